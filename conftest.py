@@ -1,0 +1,116 @@
+"""Test fixtures shared by every app.
+
+The test database is created once per session by pytest-django, which calls
+our `migrate` (public schema, workspaces and the clone template). Then the
+public workspace and two test workspaces ("acme" and "globex") are created
+once, committed, so every test (and the live server) can use their schemas.
+Each test still runs in a transaction that is rolled back.
+"""
+
+import pytest
+from django.db import connection
+from django.test import Client as DjangoClient
+
+WORKSPACE_SLUG = "acme"
+OTHER_WORKSPACE_SLUG = "globex"
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    from tenants.models import Workspace
+    from tenants.services import create_workspace, ensure_public_workspace
+
+    with django_db_blocker.unblock():
+        ensure_public_workspace()
+        for slug, name in ((WORKSPACE_SLUG, "Acme"), (OTHER_WORKSPACE_SLUG, "Globex")):
+            if not Workspace.objects.filter(slug=slug).exists():
+                create_workspace(name=name, slug=slug)
+        connection.set_schema_to_public()
+
+
+@pytest.fixture(autouse=True)
+def _public_schema_after_each_test():
+    yield
+    connection.set_schema_to_public()
+
+
+@pytest.fixture
+def workspace(db):
+    from tenants.models import Workspace
+
+    return Workspace.objects.get(slug=WORKSPACE_SLUG)
+
+
+@pytest.fixture
+def other_workspace(db):
+    from tenants.models import Workspace
+
+    return Workspace.objects.get(slug=OTHER_WORKSPACE_SLUG)
+
+
+@pytest.fixture
+def in_workspace(workspace):
+    """Run the test's ORM calls inside the acme schema."""
+    connection.set_tenant(workspace)
+    yield workspace
+    connection.set_schema_to_public()
+
+
+@pytest.fixture
+def user_factory(db):
+    from django.contrib.auth import get_user_model
+
+    from shared_apps.accounts.services import mark_email_verified
+
+    counter = {"n": 0}
+
+    def make(email=None, password="correct-horse-battery-staple", **extra):
+        counter["n"] += 1
+        user = get_user_model().objects.create_user(
+            email=email or f"user{counter['n']}@example.com", password=password, **extra
+        )
+        mark_email_verified(user)
+        return user
+
+    return make
+
+
+@pytest.fixture
+def member_factory(user_factory):
+    from tenants.access import set_member_role
+
+    def make(workspace, role="owner", **kwargs):
+        user = user_factory(**kwargs)
+        set_member_role(user, workspace, role)
+        return user
+
+    return make
+
+
+def host_client(host, user=None):
+    client = DjangoClient(HTTP_HOST=host)
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def public_client(db):
+    return host_client("localhost")
+
+
+@pytest.fixture
+def workspace_client(workspace):
+    """A client on acme.localhost (anonymous; call .force_login(user))."""
+    return host_client(workspace.host)
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
+pytest_plugins = ["saas.testing"]

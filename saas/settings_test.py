@@ -1,0 +1,28 @@
+"""Settings for the test suite: real PostgreSQL and Redis on 127.0.0.1 by default.
+
+Override with the same variables as production (DATABASE_URL, REDIS_URL,
+HUEY_REDIS_URL). Test databases get Django's `test_` prefix.
+"""
+
+import os
+
+os.environ.setdefault("DEBUG", "1")
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/rassylka")
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/1")
+os.environ.setdefault("HUEY_REDIS_URL", "redis://127.0.0.1:6379/2")
+os.environ.setdefault("BASE_DOMAIN", "localhost")
+
+from .settings import *  # noqa: E402,F403
+
+DEBUG = False
+MAIL_CATCHER_DIR = ""
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Tasks run at once, in the test's process, against the real Redis storage.
+HUEY["immediate"] = True  # noqa: F405
+HUEY["immediate_use_memory"] = False  # noqa: F405
+SECURE_SSL_REDIRECT = False
+SESSION_COOKIE_SECURE = False
+CSRF_COOKIE_SECURE = False
+STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
+MEDIA_ROOT = BASE_DIR / "var" / "test-media"  # noqa: F405

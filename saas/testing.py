@@ -1,0 +1,73 @@
+"""Fixtures for browser journeys: a live server and Debian's Chromium via Playwright.
+
+The live server runs in a thread of the test process against the test
+database; what it writes is committed (the journeys sign up real users), so
+journeys use fresh emails and slugs. pytest-django's own `live_server` is not
+used: it needs transactional tests, whose flush fails on cross-schema keys.
+"""
+
+import os
+import shutil
+
+import pytest
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+]
+
+
+class LiveServer:
+    def __init__(self, port):
+        self.port = port
+
+    def url(self, path="/", host="localhost"):
+        return f"http://{host}:{self.port}{path}"
+
+    def workspace_url(self, slug, path="/"):
+        return self.url(path, host=f"{slug}.localhost")
+
+
+@pytest.fixture(scope="session")
+def live_site(django_db_setup, django_db_blocker):
+    from django.contrib.staticfiles.handlers import StaticFilesHandler
+    from django.test.testcases import LiveServerThread
+
+    django_db_blocker.unblock()  # the server thread needs the database for the whole session
+    thread = LiveServerThread("127.0.0.1", StaticFilesHandler, port=0)
+    thread.daemon = True
+    thread.start()
+    thread.is_ready.wait()
+    if thread.error:
+        raise thread.error
+    yield LiveServer(thread.port)
+    thread.terminate()
+    django_db_blocker.restore()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an event loop in this thread; the ORM calls a
+    # test makes between page steps are still plain synchronous code.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(locale="ru-RU")
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()

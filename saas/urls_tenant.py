@@ -1,0 +1,18 @@
+from django.conf import settings
+from django.urls import include, path
+
+from tenants.views import redeem
+
+urlpatterns = [
+    path("", include("tenant_apps.campaigns.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("handoff/", redeem, name="handoff"),
+]
+
+if settings.DEBUG:
+    from django.conf.urls.static import static
+
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+
+handler404 = "saas.views.page_not_found"
+handler500 = "saas.views.server_error"

@@ -1,0 +1,58 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Message(models.Model):
+    subject = models.CharField(_("subject"), max_length=255)
+    body_text = models.TextField(_("plain-text body"))
+    body_html = models.TextField(_("HTML body"), blank=True)
+    created = models.DateTimeField(_("created"), auto_now_add=True)
+    updated = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
+        ordering = ["-created"]
+
+    def __str__(self):
+        return self.subject
+
+
+class Mailing(models.Model):
+    class Periodicity(models.TextChoices):
+        ONCE = "once", _("once")
+        DAILY = "daily", _("daily")
+        WEEKLY = "weekly", _("weekly")
+        MONTHLY = "monthly", _("monthly")
+
+    class Status(models.TextChoices):
+        CREATED = "created", _("created")
+        RUNNING = "running", _("running")
+        COMPLETED = "completed", _("completed")
+
+    class Audience(models.TextChoices):
+        ALL = "all", _("all subscribed clients")
+        SELECTED = "selected", _("chosen clients")
+
+    name = models.CharField(_("name"), max_length=200)
+    message = models.ForeignKey(Message, verbose_name=_("message"), on_delete=models.PROTECT, related_name="mailings")
+    audience = models.CharField(_("recipients"), max_length=10, choices=Audience.choices, default=Audience.ALL)
+    clients = models.ManyToManyField("audience.Client", verbose_name=_("chosen clients"), blank=True)
+    start_at = models.DateTimeField(_("start"))
+    end_at = models.DateTimeField(_("end"))
+    periodicity = models.CharField(
+        _("periodicity"), max_length=10, choices=Periodicity.choices, default=Periodicity.ONCE
+    )
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.CREATED)
+    is_paused = models.BooleanField(_("paused"), default=False)
+    disabled_by_manager = models.BooleanField(_("disabled by a manager"), default=False)
+    created = models.DateTimeField(_("created"), auto_now_add=True)
+    updated = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("mailing")
+        verbose_name_plural = _("mailings")
+        ordering = ["-start_at"]
+
+    def __str__(self):
+        return self.name

@@ -1,0 +1,123 @@
+"""Who may do what in a workspace.
+
+Roles are django-guardian object permissions on the (public) Workspace row.
+Never use guardian for rows inside a workspace schema: it stores no schema,
+so a permission on workspace A's object 14 would also answer for B's 14.
+"""
+
+from enum import Enum
+
+from django.contrib.auth.models import Group
+from django.http import Http404
+from django.utils.translation import gettext_lazy as _
+from guardian.shortcuts import assign_perm, get_user_perms, get_users_with_perms, remove_perm
+
+MANAGERS_GROUP = "Managers"
+
+ROLE_PERMS = {
+    "owner": ("own_workspace", "edit_content", "view_workspace"),
+    "editor": ("edit_content", "view_workspace"),
+    "viewer": ("view_workspace",),
+}
+MEMBER_PERMS = ("own_workspace", "edit_content", "view_workspace")
+
+
+class Role(str, Enum):
+    OWNER = "owner"
+    EDITOR = "editor"
+    VIEWER = "viewer"
+    MANAGER = "manager"  # oversees, read only
+
+    @property
+    def label(self):
+        return ROLE_LABELS[self]
+
+    @property
+    def can_edit(self):
+        return self in (Role.OWNER, Role.EDITOR)
+
+    @property
+    def can_manage_members(self):
+        return self is Role.OWNER
+
+
+ROLE_LABELS = {
+    Role.OWNER: _("owner"),
+    Role.EDITOR: _("editor"),
+    Role.VIEWER: _("viewer"),
+    Role.MANAGER: _("manager"),
+}
+
+
+def member_role(user, workspace):
+    """The role a user holds as a member (not as a manager), or None."""
+    perms = set(get_user_perms(user, workspace))
+    if "own_workspace" in perms:
+        return Role.OWNER
+    if "edit_content" in perms:
+        return Role.EDITOR
+    if "view_workspace" in perms:
+        return Role.VIEWER
+    return None
+
+
+def is_manager(user):
+    return user.is_active and (user.is_superuser or user.groups.filter(name=MANAGERS_GROUP).exists())
+
+
+def workspace_role(user, workspace):
+    """The role through which `user` may enter `workspace`, or None."""
+    if not user.is_authenticated or not user.is_active or workspace.is_public:
+        return None
+    role = member_role(user, workspace)
+    if role:
+        return role
+    if is_manager(user) or "oversee_workspace" in get_user_perms(user, workspace):
+        return Role.MANAGER
+    return None
+
+
+def require_role(request, *, edit=False, manage_members=False):
+    """The current request's role, or 404 when it may not do this here."""
+    role = getattr(request, "workspace_role", None)
+    if role is None:
+        raise Http404
+    if manage_members and not role.can_manage_members:
+        raise Http404
+    if edit and not role.can_edit:
+        raise Http404
+    return role
+
+
+def set_member_role(user, workspace, role):
+    """Give `user` exactly `role` in `workspace` (replacing any earlier one)."""
+    remove_member(user, workspace)
+    for perm in ROLE_PERMS[Role(role).value]:
+        assign_perm(perm, user, workspace)
+
+
+def remove_member(user, workspace):
+    for perm in MEMBER_PERMS:
+        remove_perm(perm, user, workspace)
+
+
+def workspace_members(workspace):
+    """[(user, role)] of the workspace's members, owners first."""
+    users = get_users_with_perms(workspace, with_group_users=False, only_with_perms_in=MEMBER_PERMS)
+    members = [(user, member_role(user, workspace)) for user in users]
+    order = [Role.OWNER, Role.EDITOR, Role.VIEWER]
+    return sorted(members, key=lambda m: (order.index(m[1]), m[0].email))
+
+
+def workspaces_of(user):
+    """The non-public workspaces where `user` is a member."""
+    from guardian.shortcuts import get_objects_for_user
+
+    return get_objects_for_user(user, "tenants.view_workspace", with_superuser=False, accept_global_perms=False).filter(
+        is_active=True
+    )
+
+
+def ensure_managers_group():
+    group, _ = Group.objects.get_or_create(name=MANAGERS_GROUP)
+    return group

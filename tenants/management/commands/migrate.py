@@ -1,0 +1,36 @@
+"""`migrate` migrates every schema, the clone template included.
+
+django-tenants' own `migrate` migrates the public schema and the workspaces
+but not TENANT_BASE_SCHEMA, which is no Workspace row: a template left behind
+would give new workspaces old tables while django_migrations claims
+otherwise. So this one also creates and migrates the template, and makes sure
+the public workspace and its domain exist.
+"""
+
+from django.conf import settings
+from django.core.management import call_command
+from django.db import connection
+from django_tenants.management.commands.migrate_schemas import MigrateSchemasCommand
+from django_tenants.utils import schema_exists
+
+from tenants.services import ensure_public_workspace
+
+
+class Command(MigrateSchemasCommand):
+    def handle(self, *args, **options):
+        super().handle(*args, **options)
+        if options.get("schema_name") or options.get("app_label") or options.get("plan"):
+            return  # a targeted run: leave the template and public rows alone
+        template = settings.TENANT_BASE_SCHEMA
+        if not schema_exists(template):
+            with connection.cursor() as cursor:
+                cursor.execute(f'CREATE SCHEMA "{template}"')
+        call_command(
+            "migrate_schemas",
+            tenant=True,
+            schema_name=template,
+            interactive=False,
+            verbosity=options.get("verbosity", 1),
+        )
+        connection.set_schema_to_public()
+        ensure_public_workspace()

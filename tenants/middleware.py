@@ -1,0 +1,55 @@
+from django.conf import settings
+from django.http import Http404, HttpResponseRedirect
+from django.urls import reverse
+from django.utils.http import urlencode
+from django_tenants.middleware.main import TenantMainMiddleware
+
+from .access import workspace_role
+
+# Paths on a workspace host that need no membership.
+OPEN_WORKSPACE_PATHS = ("/static/", "/media/", "/i18n/", "/handoff/", "/u/", "/favicon.ico")
+
+
+class WorkspaceMainMiddleware(TenantMainMiddleware):
+    """Routes by host; a disabled workspace is as unknown as a missing one."""
+
+    def get_tenant(self, domain_model, hostname):
+        tenant = super().get_tenant(domain_model, hostname)
+        if not tenant.is_active and not tenant.is_public:
+            raise domain_model.DoesNotExist
+        return tenant
+
+
+def public_url(request, path):
+    """An absolute URL on the public site, keeping the request's scheme and port."""
+    port = request.get_port()
+    default_port = "443" if request.is_secure() else "80"
+    netloc = settings.BASE_DOMAIN if port == default_port else f"{settings.BASE_DOMAIN}:{port}"
+    return f"{request.scheme}://{netloc}{path}"
+
+
+class WorkspaceAccessMiddleware:
+    """Every request to a workspace host needs a member (or a manager).
+
+    Anonymous visitors are sent to sign in; signed-in strangers get 404, so
+    workspace names do not leak.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        workspace = getattr(request, "tenant", None)
+        request.workspace_role = None
+        if workspace is None or workspace.is_public or request.path.startswith(OPEN_WORKSPACE_PATHS):
+            return self.get_response(request)
+        if not request.user.is_authenticated:
+            # After signing in on the public site, the hand-off brings them back here.
+            login = reverse("account_login", urlconf=settings.PUBLIC_SCHEMA_URLCONF)
+            back = reverse("open_workspace", args=[workspace.slug], urlconf=settings.PUBLIC_SCHEMA_URLCONF)
+            back += "?" + urlencode({"next": request.get_full_path()})
+            return HttpResponseRedirect(public_url(request, login) + "?" + urlencode({"next": back}))
+        request.workspace_role = workspace_role(request.user, workspace)
+        if request.workspace_role is None:
+            raise Http404
+        return self.get_response(request)

@@ -1,0 +1,66 @@
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django_tenants.models import DomainMixin, TenantMixin
+
+
+class Workspace(TenantMixin):
+    """A customer's workspace: one PostgreSQL schema, served at <slug>.<BASE_DOMAIN>."""
+
+    name = models.CharField(_("name"), max_length=100)
+    slug = models.SlugField(_("address"), max_length=40, unique=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="owned_workspaces",
+    )
+    created = models.DateTimeField(_("created"), auto_now_add=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    time_zone = models.CharField(_("time zone"), max_length=64, default=settings.TIME_ZONE)
+
+    auto_create_schema = True
+    auto_drop_schema = True
+
+    class Meta:
+        verbose_name = _("workspace")
+        verbose_name_plural = _("workspaces")
+        ordering = ["name"]
+        permissions = [
+            ("own_workspace", _("Own the workspace: members and settings")),
+            ("edit_content", _("Create and change clients, messages and mailings")),
+            ("oversee_workspace", _("Oversee the workspace as a manager (read only)")),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def is_public(self):
+        return self.schema_name == settings.PUBLIC_SCHEMA_NAME
+
+    @property
+    def host(self):
+        return f"{self.slug}.{settings.BASE_DOMAIN}"
+
+
+class Domain(DomainMixin):
+    class Meta:
+        verbose_name = _("domain")
+        verbose_name_plural = _("domains")
+
+
+class SignInHandoff(models.Model):
+    """A single-use ticket that signs a user in on a workspace host.
+
+    Cookies cannot span *.localhost, so the public site hands a signed,
+    short-lived token to the workspace host; this row makes it single-use.
+    """
+
+    id = models.UUIDField(primary_key=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE)
+    created = models.DateTimeField(auto_now_add=True)
+    used_at = models.DateTimeField(null=True, blank=True)
