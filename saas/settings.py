@@ -50,6 +50,8 @@ SHARED_APPS = [
     "huey.contrib.djhuey",
     "shared_apps.accounts",
     "shared_apps.landing",
+    "shared_apps.blog",
+    "shared_apps.console",
 ]
 
 TENANT_APPS = [

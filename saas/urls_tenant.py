@@ -5,6 +5,8 @@ from tenants.views import redeem
 
 urlpatterns = [
     path("", include("tenant_apps.campaigns.urls")),
+    path("clients/", include("tenant_apps.audience.urls")),
+    path("delivery/", include("tenant_apps.delivery.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("handoff/", redeem, name="handoff"),
 ]

@@ -64,3 +64,20 @@ class SignInHandoff(models.Model):
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE)
     created = models.DateTimeField(auto_now_add=True)
     used_at = models.DateTimeField(null=True, blank=True)
+
+
+class ScheduleEntry(models.Model):
+    """The public schedule index: when each workspace's mailing next falls due.
+
+    Kept in step with every mailing change, so the periodic tick reads only
+    what is due with one query instead of looping over every schema.
+    """
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="schedule")
+    mailing_id = models.BigIntegerField()
+    next_run_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        verbose_name = _("schedule entry")
+        verbose_name_plural = _("schedule entries")
+        constraints = [models.UniqueConstraint(fields=["workspace", "mailing_id"], name="schedule_one_per_mailing")]
