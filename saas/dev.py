@@ -54,6 +54,7 @@ def stop_on_sigterm(signum, frame):
 def main():
     signal.signal(signal.SIGTERM, stop_on_sigterm)
     os.environ.setdefault("DEBUG", "1")
+    os.environ.setdefault("SITE_URL_PORT", str(PORT))
     VAR.mkdir(exist_ok=True)
     children = []
     server = None

@@ -194,6 +194,8 @@ ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_CHANGE_EMAIL = True
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = env.str("HTTP_PROTOCOL", default="http" if DEBUG else "https")
+# Port to put in absolute links (emails) when the site is not on 80/443 (`make run` sets it).
+SITE_URL_PORT = env.str("SITE_URL_PORT", default="")
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "/"
 

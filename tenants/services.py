@@ -38,6 +38,12 @@ def workspace_host(slug):
     return f"{slug}.{settings.BASE_DOMAIN}"
 
 
+def site_url(host, path="/"):
+    """An absolute URL for links in emails, where no request tells the scheme and port."""
+    port = f":{settings.SITE_URL_PORT}" if settings.SITE_URL_PORT else ""
+    return f"{settings.ACCOUNT_DEFAULT_HTTP_PROTOCOL}://{host}{port}{path}"
+
+
 def create_workspace(*, name, slug, owner=None):
     """Create a workspace: its row, its domain and its schema (cloned from the template)."""
     validate_slug(slug)

@@ -64,14 +64,18 @@ class Delivery(models.Model):
     next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
     claimed_by = models.CharField(_("claimed by"), max_length=64, blank=True)
     claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
-    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    # When the delivery reached sent or failed (reports count by it).
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
     last_response = models.TextField(_("last response"), blank=True)
 
     class Meta:
         verbose_name = _("delivery")
         verbose_name_plural = _("deliveries")
         constraints = [models.UniqueConstraint(fields=["run", "client"], name="delivery_once_per_client")]
-        indexes = [models.Index(fields=["run", "status", "next_attempt_at"], name="delivery_claim_idx")]
+        indexes = [
+            models.Index(fields=["run", "status", "next_attempt_at"], name="delivery_claim_idx"),
+            models.Index(fields=["status", "finished_at"], name="delivery_finished_idx"),
+        ]
 
     def __str__(self):
         return f"{self.email} ({self.status})"
