@@ -43,6 +43,23 @@ def port_is_free(port):
         return sock.connect_ex(("127.0.0.1", port)) != 0
 
 
+def spawn(*args):
+    """A child in its own process group, so stopping it also stops its children
+    (runserver's autoreloader), and Ctrl-C reaches only this script first."""
+    return subprocess.Popen([sys.executable, *args], cwd=ROOT, start_new_session=True)
+
+
+def stop(children):
+    for child in children:
+        if child.poll() is None:
+            os.killpg(child.pid, signal.SIGINT)
+    for child in children:
+        try:
+            child.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(child.pid, signal.SIGKILL)
+
+
 def manage(*args, check=True):
     return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, check=check)
 
@@ -53,6 +70,8 @@ def stop_on_sigterm(signum, frame):
 
 def main():
     signal.signal(signal.SIGTERM, stop_on_sigterm)
+    # A shell without job control starts background commands with SIGINT ignored.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     os.environ.setdefault("DEBUG", "1")
     os.environ.setdefault("SITE_URL_PORT", str(PORT))
     VAR.mkdir(exist_ok=True)
@@ -67,11 +86,7 @@ def main():
         os.environ["EMAIL_URL"] = f"smtp://127.0.0.1:{MAIL_PORT}"
         os.environ["MAIL_CATCHER_DIR"] = str(mail_dir)
         say(f"Starting the mail catcher on 127.0.0.1:{MAIL_PORT}")
-        children.append(
-            subprocess.Popen(
-                [sys.executable, "-m", "saas.mailcatcher", "--port", str(MAIL_PORT), "--dir", str(mail_dir)], cwd=ROOT
-            )
-        )
+        children.append(spawn("-m", "saas.mailcatcher", "--port", str(MAIL_PORT), "--dir", str(mail_dir)))
     try:
         if shutil.which("msgfmt"):
             manage("compilemessages", "--ignore=.venv", "--ignore=var", "-v0")
@@ -79,22 +94,15 @@ def main():
         manage("migrate", "--noinput", "-v0")
         manage("seed_demo", "--port", str(PORT))
         say(f"Serving on http://localhost:{PORT}/ (Ctrl-C stops everything)")
-        children.append(subprocess.Popen([sys.executable, "manage.py", "runserver", f"0.0.0.0:{PORT}"], cwd=ROOT))
-        children.append(subprocess.Popen([sys.executable, "manage.py", "run_huey"], cwd=ROOT))
+        children.append(spawn("manage.py", "runserver", f"0.0.0.0:{PORT}"))
+        children.append(spawn("manage.py", "run_huey"))
         while all(child.poll() is None for child in children):
             time.sleep(0.5)
         say("A process stopped; stopping the rest")
     except KeyboardInterrupt:
         say("Stopping")
     finally:
-        for child in children:
-            if child.poll() is None:
-                child.send_signal(signal.SIGINT)
-        for child in children:
-            try:
-                child.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                child.kill()
+        stop(children)
         if server is not None:
             server.cleanup()
 
