@@ -52,7 +52,8 @@ def live_site(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture(scope="session")
-def browser():
+def browser(live_site):
+    """Chromium; closed before the live server so no request thread keeps a database connection."""
     from playwright.sync_api import sync_playwright
 
     # Playwright's sync API keeps an event loop in this thread; the ORM calls a
