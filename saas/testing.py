@@ -48,7 +48,21 @@ def live_site(django_db_setup, django_db_blocker):
         raise thread.error
     yield LiveServer(thread.port)
     thread.terminate()
+    close_other_test_database_sessions()
     django_db_blocker.restore()
+
+
+def close_other_test_database_sessions():
+    """End sessions left by the server's request threads (and by ORM calls made
+    under Playwright's greenlet), so the test database can be dropped at exit."""
+    from django.db import connection, connections
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    connections.close_all()
 
 
 @pytest.fixture(scope="session")
