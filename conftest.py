@@ -16,16 +16,29 @@ OTHER_WORKSPACE_SLUG = "globex"
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker):
+def django_db_setup(
+    request, django_test_environment, django_db_blocker, django_db_keepdb, django_db_modify_db_settings
+):
+    """Create the test database always (pytest-django would skip it when only
+    browser journeys, which use no `db` fixture, are collected), then the
+    public and test workspaces, committed."""
+    from django.test.utils import setup_databases, teardown_databases
+
     from tenants.models import Workspace
     from tenants.services import create_workspace, ensure_public_workspace
 
+    verbosity = request.config.option.verbose
     with django_db_blocker.unblock():
+        db_cfg = setup_databases(verbosity=verbosity, interactive=False, keepdb=django_db_keepdb, aliases={"default"})
         ensure_public_workspace()
         for slug, name in ((WORKSPACE_SLUG, "Acme"), (OTHER_WORKSPACE_SLUG, "Globex")):
             if not Workspace.objects.filter(slug=slug).exists():
                 create_workspace(name=name, slug=slug)
         connection.set_schema_to_public()
+    yield
+    if not django_db_keepdb:
+        with django_db_blocker.unblock():
+            teardown_databases(db_cfg, verbosity=verbosity)
 
 
 @pytest.fixture(autouse=True)
