@@ -1,0 +1,42 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from tenant_apps.campaigns.models import Mailing
+
+
+class WorkspaceChoiceMixin:
+    def set_workspace_choices(self, workspaces):
+        self.workspaces = {workspace.slug: workspace for workspace in workspaces}
+        self.fields["workspace"].choices = [("", _("All workspaces"))] + [
+            (slug, f"{workspace.name} ({slug})") for slug, workspace in self.workspaces.items()
+        ]
+
+    def selected_workspaces(self):
+        """The workspaces to list: the chosen one, or every visible one."""
+        slug = self.cleaned_data.get("workspace")
+        return [self.workspaces[slug]] if slug else list(self.workspaces.values())
+
+
+class MailingFilterForm(WorkspaceChoiceMixin, forms.Form):
+    workspace = forms.ChoiceField(label=_("Workspace"), required=False)
+    status = forms.ChoiceField(
+        label=_("Status"), required=False, choices=[("", _("Any status"))] + list(Mailing.Status.choices)
+    )
+    name = forms.CharField(label=_("Name contains"), required=False, max_length=200)
+
+    def __init__(self, *args, workspaces, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.set_workspace_choices(workspaces)
+
+
+class ClientSearchForm(WorkspaceChoiceMixin, forms.Form):
+    workspace = forms.ChoiceField(label=_("Workspace"), required=False)
+    email = forms.CharField(label=_("Email contains"), required=False, max_length=254)
+
+    def __init__(self, *args, workspaces, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.set_workspace_choices(workspaces)
+
+
+class UserSearchForm(forms.Form):
+    q = forms.CharField(label=_("Email or name contains"), required=False, max_length=254)

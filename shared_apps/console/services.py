@@ -1,0 +1,76 @@
+"""What a manager can change: a mailing's "disabled" flag, and a user's block.
+
+Both are reusable outside the console (the accounts app may block users too).
+"""
+
+from django.contrib.auth import SESSION_KEY
+from django.contrib.sessions.models import Session
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_tenants.utils import schema_context
+
+from tenant_apps.campaigns.models import Mailing
+
+
+class ConsoleActionRefused(Exception):
+    """A manager asked for something that is not allowed; the message says why."""
+
+
+def set_mailing_disabled(workspace, mailing_id, disabled):
+    """Disable (or re-enable) a mailing inside its workspace's schema.
+
+    A real `save()` (not `update()`), so the engine's post_save hook on
+    Mailing sees the change and takes the mailing out of (or back into) the
+    schedule index. Raises Mailing.DoesNotExist for an unknown id.
+    """
+    with schema_context(workspace.schema_name), transaction.atomic():
+        mailing = Mailing.objects.select_for_update().get(pk=mailing_id)
+        if mailing.disabled_by_manager != disabled:
+            mailing.disabled_by_manager = disabled
+            mailing.save(update_fields=["disabled_by_manager", "updated"])
+        return mailing
+
+
+def block_user(user, *, by=None):
+    """Block `user`: no sign-in any more, and every open session ends now.
+
+    `by` is the manager doing it: nobody blocks themselves, and superusers
+    cannot be blocked this way (they would lock the service out of itself).
+    """
+    if by is not None and by.pk == user.pk:
+        raise ConsoleActionRefused(_("You cannot block yourself."))
+    if user.is_superuser:
+        raise ConsoleActionRefused(_("A superuser cannot be blocked."))
+    with transaction.atomic():
+        if user.is_active:
+            user.is_active = False
+            user.save(update_fields=["is_active"])
+        end_sessions_of(user)
+
+
+def unblock_user(user):
+    if not user.is_active:
+        user.is_active = True
+        user.save(update_fields=["is_active"])
+
+
+def end_sessions_of(user):
+    """Delete every stored session of `user` (public and workspace hosts alike).
+
+    Sessions live in the database (django.contrib.sessions' db backend, in
+    the public schema); a session row does not record its user, so the live
+    ones are decoded in chunks and the matching rows deleted in one query.
+    Signed-cookie sessions could not be ended this way; an inactive user is
+    refused by the auth backend on the next request in any case.
+    """
+    user_id = str(user.pk)
+    live = Session.objects.filter(expire_date__gt=timezone.now()).only("session_key", "session_data")
+    keys = [session.session_key for session in live.iterator(chunk_size=2000) if _session_user_id(session) == user_id]
+    if keys:
+        Session.objects.filter(session_key__in=keys).delete()
+    return len(keys)
+
+
+def _session_user_id(session):
+    return str(session.get_decoded().get(SESSION_KEY, ""))

@@ -1,0 +1,80 @@
+"""A manager, in a real browser, disables a mailing and blocks a user."""
+
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+from django_tenants.utils import schema_context
+
+from saas.tests.test_browser_smoke import signed_in_cookie
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def committed():
+    """Users and a mailing in acme, committed for the live server; removed afterwards."""
+    from tenant_apps.campaigns.models import Mailing, Message
+    from tenants.access import ensure_managers_group
+    from tenants.models import ScheduleEntry, Workspace
+
+    tag = uuid.uuid4().hex[:8]
+    manager = get_user_model().objects.create_user(email=f"console-manager-{tag}@example.com")
+    manager.groups.add(ensure_managers_group())
+    victim = get_user_model().objects.create_user(email=f"console-victim-{tag}@example.com")
+    acme = Workspace.objects.get(slug="acme")
+    start = timezone.now() + timedelta(days=30)
+    with schema_context(acme.schema_name):
+        message = Message.objects.create(subject="Journey", body_text="Hello")
+        mailing = Mailing.objects.create(
+            name=f"Journey mailing {tag}", message=message, start_at=start, end_at=start + timedelta(days=1)
+        )
+    yield {"manager": manager, "victim": victim, "mailing": mailing, "acme": acme}
+    with schema_context(acme.schema_name):
+        Mailing.objects.filter(pk=mailing.pk).delete()
+        Message.objects.filter(pk=message.pk).delete()
+    ScheduleEntry.objects.filter(workspace=acme, mailing_id=mailing.pk).delete()
+    get_user_model().objects.filter(pk__in=[manager.pk, victim.pk]).delete()
+
+
+def test_manager_disables_a_mailing_and_blocks_a_user(live_site, page, browser, committed):
+    from tenant_apps.campaigns.models import Mailing
+
+    manager, victim, mailing = committed["manager"], committed["victim"], committed["mailing"]
+    victim_context = browser.new_context(locale="ru-RU")
+    victim_context.add_cookies([signed_in_cookie(victim, "localhost")])
+    victim_page = victim_context.new_page()
+    victim_page.goto(live_site.url("/"))
+    assert victim.email in victim_page.locator("nav").inner_text()
+
+    page.context.add_cookies([signed_in_cookie(manager, "localhost")])
+    page.goto(live_site.url("/"))
+    page.get_by_test_id("nav-console").click()
+    assert page.get_by_test_id("workspace-acme").is_visible()
+
+    page.get_by_role("link", name="Рассылки").first.click()
+    page.get_by_label("Название содержит").fill(mailing.name)
+    page.get_by_role("button", name="Показать").click()
+    row = page.get_by_test_id(f"mailing-acme-{mailing.pk}")
+    row.get_by_role("button", name="Отключить").click()
+
+    assert row.get_by_test_id("disabled-badge").inner_text() == "отключена менеджером"
+    assert page.get_by_role("alert").inner_text().startswith(f"Рассылка «{mailing.name}»")
+    with schema_context("ws_acme"):
+        assert Mailing.objects.get(pk=mailing.pk).disabled_by_manager is True
+
+    page.get_by_role("link", name="Пользователи").click()
+    page.get_by_label("Email или имя содержит").fill(victim.email)
+    page.get_by_role("button", name="Показать").click()
+    victim_row = page.get_by_test_id(f"user-{victim.pk}")
+    victim_row.get_by_role("button", name="Заблокировать").click()
+
+    assert victim_row.get_by_test_id("blocked-badge").is_visible()
+    victim.refresh_from_db()
+    assert victim.is_active is False
+    victim_page.reload()
+    assert victim.email not in victim_page.locator("nav").inner_text()
+    assert victim_page.get_by_role("link", name="Войти").is_visible()
+    victim_context.close()

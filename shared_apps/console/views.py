@@ -1,0 +1,136 @@
+"""The managers' console on the public site: read-only lists and two toggles.
+
+Every view is for managers (see access.console_view): anonymous visitors are
+sent to sign in, other signed-in users get 404. Scoped managers see only the
+workspaces they oversee; the users page is for full managers only.
+"""
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.paginator import Paginator
+from django.db.models import Exists, OuterRef, Q
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from tenant_apps.campaigns.models import Mailing
+from tenants.access import MANAGERS_GROUP
+
+from . import crossschema, services
+from .access import console_view, visible_workspace_or_404, visible_workspaces
+from .forms import ClientSearchForm, MailingFilterForm, UserSearchForm
+
+PER_PAGE = 50
+
+
+def paginate(request, rows):
+    return Paginator(rows, PER_PAGE).get_page(request.GET.get("page"))
+
+
+def back_to(request, default):
+    """Where a toggle returns: the list it was pressed on (same host only)."""
+    target = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return redirect(target)
+    return redirect(default)
+
+
+@console_view()
+@require_GET
+def workspaces(request):
+    """Managers and scoped managers: the workspaces they oversee."""
+    page = paginate(request, visible_workspaces(request.user).order_by("name", "slug"))
+    return render(request, "public/console/workspaces.html", {"page": page})
+
+
+@console_view()
+@require_GET
+def mailings(request):
+    """Managers and scoped managers: every mailing of the workspaces they oversee."""
+    form = MailingFilterForm(request.GET, workspaces=visible_workspaces(request.user))
+    page = None
+    if form.is_valid():
+        rows = crossschema.mailings(
+            form.selected_workspaces(), status=form.cleaned_data["status"], name=form.cleaned_data["name"]
+        )
+        page = paginate(request, rows)
+    return render(request, "public/console/mailings.html", {"form": form, "page": page})
+
+
+@console_view()
+@require_POST
+def disable_mailing(request, slug, mailing_id):
+    """Managers and scoped managers (their workspaces only): stop a mailing from sending."""
+    return _set_mailing_disabled(request, slug, mailing_id, disabled=True)
+
+
+@console_view()
+@require_POST
+def enable_mailing(request, slug, mailing_id):
+    """Managers and scoped managers (their workspaces only): let a mailing send again."""
+    return _set_mailing_disabled(request, slug, mailing_id, disabled=False)
+
+
+def _set_mailing_disabled(request, slug, mailing_id, *, disabled):
+    workspace = visible_workspace_or_404(request.user, slug)
+    try:
+        mailing = services.set_mailing_disabled(workspace, mailing_id, disabled)
+    except Mailing.DoesNotExist:
+        raise Http404 from None
+    if disabled:
+        text = _("Mailing “%(name)s” in %(workspace)s is disabled.")
+    else:
+        text = _("Mailing “%(name)s” in %(workspace)s is enabled again.")
+    messages.success(request, text % {"name": mailing.name, "workspace": workspace.name})
+    return back_to(request, "console:mailings")
+
+
+@console_view()
+@require_GET
+def clients(request):
+    """Managers and scoped managers: the clients of the workspaces they oversee (read only)."""
+    form = ClientSearchForm(request.GET, workspaces=visible_workspaces(request.user))
+    page = None
+    if form.is_valid():
+        page = paginate(request, crossschema.clients(form.selected_workspaces(), email=form.cleaned_data["email"]))
+    return render(request, "public/console/clients.html", {"form": form, "page": page})
+
+
+@console_view(managers_only=True)
+@require_GET
+def users(request):
+    """Managers only (not scoped ones): every user, with block/unblock."""
+    form = UserSearchForm(request.GET)
+    in_managers = Group.objects.filter(name=MANAGERS_GROUP, user=OuterRef("pk"))
+    people = get_user_model().objects.annotate(is_in_managers=Exists(in_managers)).order_by("email")
+    if form.is_valid() and form.cleaned_data["q"]:
+        query = form.cleaned_data["q"]
+        people = people.filter(Q(email__icontains=query) | Q(full_name__icontains=query))
+    return render(request, "public/console/users.html", {"form": form, "page": paginate(request, people)})
+
+
+@console_view(managers_only=True)
+@require_POST
+def block_user(request, user_id):
+    """Managers only: block a user (not themselves, not a superuser) and end their sessions."""
+    person = get_object_or_404(get_user_model(), pk=user_id)
+    try:
+        services.block_user(person, by=request.user)
+    except services.ConsoleActionRefused as refusal:
+        messages.error(request, str(refusal))
+    else:
+        messages.success(request, _("%(email)s is blocked and signed out everywhere.") % {"email": person.email})
+    return back_to(request, "console:users")
+
+
+@console_view(managers_only=True)
+@require_POST
+def unblock_user(request, user_id):
+    """Managers only: let a blocked user sign in again."""
+    person = get_object_or_404(get_user_model(), pk=user_id)
+    services.unblock_user(person)
+    messages.success(request, _("%(email)s may sign in again.") % {"email": person.email})
+    return back_to(request, "console:users")
