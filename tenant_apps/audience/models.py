@@ -1,6 +1,7 @@
 from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.db.models.functions import Lower
+from django.db.models.lookups import IContains
 from django.utils.translation import gettext_lazy as _
 
 
@@ -29,6 +30,26 @@ class Client(models.Model):
 
     def __str__(self):
         return f"{self.full_name} <{self.email}>" if self.full_name else self.email
+
+
+class ContainsIgnoringCase(IContains):
+    """`field__ilike="q"` is `field ILIKE '%q%'`, which the trigram indexes serve.
+
+    Django's own `icontains` is `UPPER(field) LIKE UPPER(...)` on PostgreSQL,
+    which no index on the plain column can serve.
+    """
+
+    lookup_name = "ilike"
+
+    def process_lhs(self, compiler, connection, lhs=None):
+        return super(IContains, self).process_lhs(compiler, connection, lhs)
+
+    def get_rhs_op(self, connection, rhs):
+        return f"ILIKE {rhs}"
+
+
+Client._meta.get_field("email").register_lookup(ContainsIgnoringCase)
+Client._meta.get_field("full_name").register_lookup(ContainsIgnoringCase)
 
 
 class ImportJob(models.Model):

@@ -32,12 +32,12 @@ def search_clients(query="", status=""):
     clients = Client.objects.all()
     query = (query or "").strip()
     if query:
-        clients = clients.filter(Q(email__icontains=query) | Q(full_name__icontains=query))
+        clients = clients.filter(Q(email__ilike=query) | Q(full_name__ilike=query))
     if status == SUBSCRIBED:
         clients = clients.filter(is_subscribed=True)
     elif status == UNSUBSCRIBED:
         clients = clients.filter(is_subscribed=False)
-    return clients.order_by(Lower("email"), "pk")
+    return clients.order_by(Lower("email"))  # unique, so a full order
 
 
 def email_taken(email, exclude_pk=None):
@@ -191,10 +191,13 @@ def column_positions(header):
     return positions
 
 
-def sniff_delimiter(first_line):
-    """The delimiter whose split of the header row yields an email column."""
+def sniff_delimiter(text):
+    """The delimiter whose reading of the header row yields an email column."""
     for delimiter in DELIMITERS:
-        header = next(csv.reader([first_line], delimiter=delimiter), [])
+        try:
+            header = next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), [])
+        except csv.Error:
+            continue
         if "email" in column_positions(header):
             return delimiter
     raise ImportRefused(
@@ -207,8 +210,7 @@ def sniff_delimiter(first_line):
 
 def read_csv(text):
     """(positions, header length, [(line number, cells)]) of a CSV text; raises ImportRefused."""
-    first_line = text.split("\n", 1)[0].rstrip("\r")
-    delimiter = sniff_delimiter(first_line)
+    delimiter = sniff_delimiter(text)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     rows = []
     try:

@@ -182,3 +182,22 @@ def test_pages_are_in_english_when_chosen(editor, workspace, clients_of):
     page = editor.get("/clients/").content.decode()
 
     assert "Add a client" in page and "Import CSV" in page
+
+
+def test_search_treats_percent_and_underscore_literally(editor, workspace, clients_of):
+    clients_of(workspace, "a_b@example.com", "axb@example.com")
+
+    found = editor.get("/clients/", {"q": "a_b"}).content.decode()
+    nothing = editor.get("/clients/", {"q": "%"}).content.decode()
+
+    assert "a_b@example.com" in found and "axb@example.com" not in found
+    assert "axb@example.com" not in nothing
+
+
+def test_search_uses_ilike_which_the_trigram_indexes_serve(in_workspace):
+    from tenant_apps.audience.services import search_clients
+
+    sql = str(search_clients("anna").query)
+
+    assert '"audience_client"."email" ILIKE' in sql and '"audience_client"."full_name" ILIKE' in sql
+    assert "UPPER(" not in sql
