@@ -142,6 +142,8 @@ REASON_MORE_CELLS = gettext_noop(
 REASON_NAME_TOO_LONG = gettext_noop("the name is longer than %(max)s characters")
 REASON_NUL = gettext_noop("contains a NUL character")
 
+MESSAGE_CRASHED = gettext_noop("The import stopped because of an internal error; the rows before it were imported.")
+
 validate_email = EmailValidator()
 
 
@@ -303,13 +305,23 @@ def run_import(job):
     job.status, job.started_at = ImportJob.Status.RUNNING, timezone.now()
     job.save(update_fields=["status", "started_at"])
     try:
-        text, job.encoding = decode_csv(bytes(job.data))
-        positions, header_length, rows = read_csv(text)
+        import_rows(job)
     except ImportRefused as refusal:
-        job.status, job.failure = ImportJob.Status.FAILED, [refusal.message, refusal.params]
-        job.finished_at = timezone.now()
-        job.save(update_fields=["status", "failure", "encoding", "finished_at"])
-        return job
+        finish(job, ImportJob.Status.FAILED, [refusal.message, refusal.params])
+    except Exception:
+        # Unexpected (the database went away...): say so instead of leaving the
+        # page polling forever; the rows imported so far stay, and importing
+        # the file again is safe.
+        finish(job, ImportJob.Status.FAILED, [MESSAGE_CRASHED, {}])
+        raise
+    else:
+        finish(job, ImportJob.Status.DONE)
+    return job
+
+
+def import_rows(job):
+    text, job.encoding = decode_csv(bytes(job.data))
+    positions, header_length, rows = read_csv(text)
     job.total_rows = len(rows)
     job.save(update_fields=["encoding", "total_rows"])
     first_line_of = {}  # lower(email) -> line where the file first had it
@@ -331,10 +343,12 @@ def run_import(job):
         job.existing_count += len(batch) - created
         job.processed_rows = min(start + BATCH_SIZE, len(rows))
         job.save(update_fields=["processed_rows", "created_count", "existing_count", "error_count", "errors"])
-    job.status, job.finished_at = ImportJob.Status.DONE, timezone.now()
+
+
+def finish(job, status, failure=None):
+    job.status, job.finished_at, job.failure = status, timezone.now(), failure or []
     job.data = b""  # the report is what is kept; the file may hold 20 MB
-    job.save(update_fields=["status", "finished_at", "data"])
-    return job
+    job.save(update_fields=["status", "finished_at", "failure", "encoding", "data"])
 
 
 def record_error(job, line, reason, params, cells, positions):

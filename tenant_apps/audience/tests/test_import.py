@@ -258,3 +258,25 @@ def test_the_task_does_not_run_a_finished_job_twice(in_workspace):
     import_clients.call_local("ws_acme", job.pk)
 
     assert not Client.objects.exists()
+
+
+def test_an_unexpected_error_marks_the_import_failed_instead_of_leaving_it_running(in_workspace, monkeypatch):
+    def database_went_away(batch):
+        raise RuntimeError("connection lost")
+
+    monkeypatch.setattr(services, "insert_new_clients", database_went_away)
+    job = ImportJob.objects.create(file_name="t.csv", data=b"email\na@example.com\n")
+
+    with pytest.raises(RuntimeError):
+        services.run_import(job)
+
+    job.refresh_from_db()
+    assert job.status == "failed" and job.is_finished
+    assert "внутренней ошибки" in services.failure_message(job)
+
+
+def test_a_finished_import_no_longer_keeps_the_file(in_workspace):
+    job = import_bytes(b"email\nkept-report@example.com\n")
+
+    job.refresh_from_db()
+    assert bytes(job.data) == b"" and job.created_count == 1
