@@ -96,3 +96,16 @@ def test_editor_imports_a_csv_watches_the_progress_and_sees_the_clients(live_sit
     page.get_by_role("link", name="2", exact=True).click()
     assert re.search(r"page=2", page.url)
     assert page.get_by_test_id("client-table").get_by_text(f"{tag}-050@example.com").is_visible()
+
+    # The export link streams the same filtered clients from the live server.
+    export_path = page.get_by_test_id("export-link").get_attribute("href")
+    status, first_bytes, text = page.evaluate(
+        """async (path) => {
+            const response = await fetch(path);
+            const bytes = new Uint8Array(await response.arrayBuffer());
+            return [response.status, Array.from(bytes.slice(0, 3)), new TextDecoder().decode(bytes)];
+        }""",
+        export_path,
+    )
+    assert status == 200 and first_bytes == [0xEF, 0xBB, 0xBF]
+    assert text.startswith("email,") and text.count(f"{tag}-") == 250

@@ -201,3 +201,16 @@ def test_search_uses_ilike_which_the_trigram_indexes_serve(in_workspace):
 
     assert '"audience_client"."email" ILIKE' in sql and '"audience_client"."full_name" ILIKE' in sql
     assert "UPPER(" not in sql
+
+
+def test_every_workspace_gets_the_search_indexes_and_pg_trgm_lives_in_public(workspace):
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'pg_trgm'")
+        assert cursor.fetchone() == ("public",)
+        cursor.execute(
+            "SELECT schemaname FROM pg_indexes WHERE indexname = 'client_email_trgm' ORDER BY schemaname",
+        )
+        schemas = {row[0] for row in cursor.fetchall()}
+    assert {"tenant_template", "ws_acme", "ws_globex"} <= schemas
