@@ -39,10 +39,7 @@ class ContainsIgnoringCase(IContains):
     which no index on the plain column can serve.
     """
 
-    lookup_name = "ilike"
-
-    def process_lhs(self, compiler, connection, lhs=None):
-        return super(IContains, self).process_lhs(compiler, connection, lhs)
+    lookup_name = "ilike"  # PostgreSQL adds UPPER() only for Django's own i* lookup names
 
     def get_rhs_op(self, connection, rhs):
         return f"ILIKE {rhs}"

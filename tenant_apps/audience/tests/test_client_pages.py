@@ -214,3 +214,15 @@ def test_every_workspace_gets_the_search_indexes_and_pg_trgm_lives_in_public(wor
         )
         schemas = {row[0] for row in cursor.fetchall()}
     assert {"tenant_template", "ws_acme", "ws_globex"} <= schemas
+
+
+def test_editing_an_unsubscribed_client_keeps_the_time_they_left(editor, workspace, clients_of):
+    from datetime import UTC, datetime
+
+    left = datetime(2026, 1, 2, 3, 4, tzinfo=UTC)
+    [client] = clients_of(workspace, "left@example.com", is_subscribed=False, unsubscribed_at=left)
+
+    editor.post(f"/clients/{client.pk}/edit/", {"email": "left@example.com", "comment": "still away"})
+
+    client = acme_clients()["left@example.com"]
+    assert (client.comment, client.is_subscribed, client.unsubscribed_at) == ("still away", False, left)
