@@ -1,4 +1,17 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "audience"
-urlpatterns = []
+urlpatterns = [
+    path("", views.client_list, name="list"),
+    path("new/", views.client_create, name="create"),
+    path("export/", views.client_export, name="export"),
+    path("import/", views.import_start, name="import"),
+    path("import/<int:pk>/", views.import_detail, name="import_detail"),
+    path("import/<int:pk>/progress/", views.import_progress, name="import_progress"),
+    path("<int:pk>/", views.client_detail, name="detail"),
+    path("<int:pk>/edit/", views.client_edit, name="edit"),
+    path("<int:pk>/delete/", views.client_delete, name="delete"),
+    path("<int:pk>/subscription/", views.client_subscription, name="subscription"),
+]

@@ -1,0 +1,99 @@
+"""How fast the CSV import is, and how fast the client list stays, with 100,000 clients.
+
+    DEBUG=1 .venv/bin/python bench/import_clients.py [ROWS]
+
+Creates a fresh workspace bench-clients-<random>, generates a CSV of ROWS
+clients (default 100,000; 1% invalid emails, 1% duplicates), imports it
+through the same service the huey task runs (`services.run_import`), imports
+it again (everything already there), times the list's queries (a page, its
+count, a search), then drops the workspace. Uses DATABASE_URL.
+"""
+
+import os
+import random
+import sys
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "saas.settings")
+os.environ.setdefault("DEBUG", "1")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.core.paginator import Paginator  # noqa: E402
+from django_tenants.utils import schema_context  # noqa: E402
+
+from tenant_apps.audience import services  # noqa: E402
+from tenant_apps.audience.models import ImportJob  # noqa: E402
+from tenants.services import create_workspace  # noqa: E402
+
+FIRST = ["Анна", "Борис", "Вера", "Глеб", "Дарья", "Ivan", "Olga", "Peter", "Maria", "John"]
+LAST = ["Иванова", "Петров", "Сидорова", "Smith", "Kuznetsov", "Popova", "Brown", "Lebedev"]
+
+
+def generate_csv(rows):
+    rng = random.Random(42)
+    lines = ["email;full_name;comment"]
+    for n in range(rows):
+        if n % 100 == 1:
+            email = f"broken-{n}.example.com"  # invalid
+        elif n % 100 == 2:
+            email = f"USER{n - 2}@EXAMPLE.COM"  # duplicate of an earlier row, in another case
+        else:
+            email = f"user{n}@example.com"
+        lines.append(f"{email};{rng.choice(FIRST)} {rng.choice(LAST)};imported in bench row {n}")
+    return ("\n".join(lines) + "\n").encode()
+
+
+def timed(label, fn, repeat=5):
+    best = min(_once(fn) for _ in range(repeat))
+    print(f"  {label}: {best * 1000:.1f} ms")
+
+
+def _once(fn):
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started
+
+
+def main(rows):
+    slug = f"bench-clients-{uuid.uuid4().hex[:6]}"
+    workspace = create_workspace(name=slug, slug=slug)
+    try:
+        data = generate_csv(rows)
+        with schema_context(workspace.schema_name):
+            for attempt in ("first import", "same file again"):
+                job = ImportJob.objects.create(file_name="bench.csv", data=data)
+                started = time.perf_counter()
+                job = services.run_import(job)
+                elapsed = time.perf_counter() - started
+                print(
+                    f"{attempt}: {job.total_rows} rows in {elapsed:.2f} s = {job.total_rows / elapsed:,.0f} rows/s "
+                    f"(added {job.created_count}, already there {job.existing_count}, rejected {job.error_count})"
+                )
+            print("client list with", rows, "clients (best of 5):")
+            timed("page 1 + count", lambda: len(Paginator(services.search_clients(), 50).get_page(1).object_list))
+            timed("page 1000 + count", lambda: len(Paginator(services.search_clients(), 50).get_page(1000).object_list))
+            timed(
+                "search 'user4242' page + count",
+                lambda: len(Paginator(services.search_clients("user4242"), 50).get_page(1).object_list),
+            )
+            timed(
+                "search 'петров' page + count",
+                lambda: len(Paginator(services.search_clients("петров"), 50).get_page(1).object_list),
+            )
+            timed(
+                "unsubscribed filter page + count",
+                lambda: len(Paginator(services.search_clients("", services.UNSUBSCRIBED), 50).get_page(1).object_list),
+            )
+            timed("export all rows", lambda: sum(1 for _ in services.export_rows(services.search_clients())), 1)
+    finally:
+        workspace.delete(force_drop=True)
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 100_000)

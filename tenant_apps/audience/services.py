@@ -1,0 +1,372 @@
+"""Clients: search, saving, subscription state, CSV export and import.
+
+Everything here runs inside the current workspace schema; callers outside a
+request (the import task, the benchmark) enter it with `schema_context`.
+"""
+
+import csv
+import io
+
+from django.core.exceptions import ValidationError
+from django.core.validators import EmailValidator
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q, Value
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
+from .models import Client, ImportJob
+
+# --- list, search, saving ---------------------------------------------------------
+
+SUBSCRIBED, UNSUBSCRIBED = "subscribed", "unsubscribed"
+
+
+def search_clients(query="", status=""):
+    """Clients matching a substring of the email or name, optionally by subscription state.
+
+    The substring search is served by the trigram indexes (migration 0002);
+    ordering by lower(email) is served by the unique index.
+    """
+    clients = Client.objects.all()
+    query = (query or "").strip()
+    if query:
+        clients = clients.filter(Q(email__ilike=query) | Q(full_name__ilike=query))
+    if status == SUBSCRIBED:
+        clients = clients.filter(is_subscribed=True)
+    elif status == UNSUBSCRIBED:
+        clients = clients.filter(is_subscribed=False)
+    return clients.order_by(Lower("email"))  # unique, so a full order
+
+
+def email_taken(email, exclude_pk=None):
+    """Whether another client already has this email, ignoring case (uses the unique index)."""
+    clients = Client.objects.alias(email_lower=Lower("email")).filter(email_lower=Lower(Value(email)))
+    if exclude_pk is not None:
+        clients = clients.exclude(pk=exclude_pk)
+    return clients.exists()
+
+
+class EmailTaken(Exception):
+    """Another client took the email between the form's check and the save."""
+
+
+def save_client(client):
+    """Save a client (new or changed), keeping `unsubscribed_at` in step with `is_subscribed`."""
+    set_subscription(client, client.is_subscribed)
+    try:
+        with transaction.atomic():
+            client.save()
+    except IntegrityError as error:
+        raise EmailTaken from error
+    return client
+
+
+def set_subscription(client, subscribed):
+    """Unsubscribing records when; subscribing again clears it."""
+    client.is_subscribed = subscribed
+    if subscribed:
+        client.unsubscribed_at = None
+    elif client.unsubscribed_at is None:
+        client.unsubscribed_at = timezone.now()
+
+
+def delete_client(client):
+    client.delete()
+
+
+# --- CSV export -------------------------------------------------------------------
+
+EXPORT_COLUMNS = ("email", "full_name", "comment", "subscribed", "unsubscribed_at", "created")
+# Spreadsheets run a cell starting with one of these as a formula ("CSV
+# injection"); export prefixes such cells with an apostrophe and import drops it.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def escape_formula(value):
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
+def unescape_formula(value):
+    return value[1:] if value.startswith("'") and value[1:].startswith(FORMULA_STARTS) else value
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+def export_rows(clients):
+    """CSV lines (str) for the given clients: a BOM so Excel reads UTF-8, a header, one row each."""
+    writer = csv.writer(_Echo())
+    yield "\ufeff" + writer.writerow(EXPORT_COLUMNS)
+    rows = clients.values_list("email", "full_name", "comment", "is_subscribed", "unsubscribed_at", "created")
+    for email, full_name, comment, subscribed, unsubscribed_at, created in rows.iterator(chunk_size=2000):
+        yield writer.writerow(
+            (
+                escape_formula(email),
+                escape_formula(full_name),
+                escape_formula(comment),
+                "yes" if subscribed else "no",
+                unsubscribed_at.isoformat() if unsubscribed_at else "",
+                created.isoformat(),
+            )
+        )
+
+
+# --- CSV import -------------------------------------------------------------------
+
+MAX_IMPORT_ROWS = 100_000
+MAX_IMPORT_BYTES = 20 * 1024 * 1024
+MAX_REPORTED_ERRORS = 1000
+BATCH_SIZE = 2000
+MAX_FULL_NAME = Client._meta.get_field("full_name").max_length
+MAX_EMAIL = Client._meta.get_field("email").max_length
+
+COLUMN_ALIASES = {
+    "email": {"email", "e-mail", "e_mail", "mail", "почта", "email адрес", "эл. почта", "электронная почта"},
+    "full_name": {"full_name", "full name", "fullname", "name", "имя", "фио", "полное имя"},
+    "comment": {"comment", "comments", "note", "notes", "комментарий", "примечание"},
+}
+DELIMITERS = (",", ";", "\t")
+
+# Reasons are stored untranslated and translated when the report is shown.
+REASON_EMPTY_EMAIL = gettext_noop("the email is empty")
+REASON_INVALID_EMAIL = gettext_noop("not a valid email address")
+REASON_DUPLICATE = gettext_noop("the same email is already on line %(line)s of this file")
+REASON_FEWER_CELLS = gettext_noop("fewer cells than columns in the header")
+REASON_MORE_CELLS = gettext_noop(
+    "more cells than columns in the header (a comma or semicolon inside an unquoted value?)"
+)
+REASON_NAME_TOO_LONG = gettext_noop("the name is longer than %(max)s characters")
+REASON_NUL = gettext_noop("contains a NUL character")
+
+MESSAGE_CRASHED = gettext_noop("The import stopped because of an internal error; the rows before it were imported.")
+
+validate_email = EmailValidator()
+
+
+class ImportRefused(Exception):
+    """The whole file is unusable (encoding, header, size); nothing is imported."""
+
+    def __init__(self, message, **params):
+        super().__init__(message)
+        self.message, self.params = message, params
+
+
+def decode_csv(data):
+    """(text, encoding name): UTF-8 (with or without BOM), UTF-16 with BOM, or Windows-1251.
+
+    Russian Excel saves CSV in Windows-1251; bytes that are not valid UTF-8
+    are read as that, and the report names the encoding used.
+    """
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16"), "UTF-16"
+        except UnicodeDecodeError:
+            raise ImportRefused(gettext_noop("The file starts like UTF-16 but is not valid UTF-16.")) from None
+    try:
+        return data.decode("utf-8-sig"), "UTF-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1251"), "Windows-1251"
+    except UnicodeDecodeError:
+        raise ImportRefused(
+            gettext_noop("The file is neither UTF-8 nor Windows-1251 text. Save it as “CSV UTF-8” and upload it again.")
+        ) from None
+
+
+def normalise_header(cell):
+    return " ".join(cell.replace("\ufeff", "").strip().lower().split())
+
+
+def column_positions(header):
+    """{field: index} for the known columns of a header row (first occurrence wins)."""
+    positions = {}
+    for index, cell in enumerate(header):
+        name = normalise_header(cell)
+        for field, aliases in COLUMN_ALIASES.items():
+            if name in aliases and field not in positions:
+                positions[field] = index
+    return positions
+
+
+def sniff_delimiter(text):
+    """The delimiter whose reading of the header row yields an email column."""
+    for delimiter in DELIMITERS:
+        try:
+            header = next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), [])
+        except csv.Error:
+            continue
+        if "email" in column_positions(header):
+            return delimiter
+    raise ImportRefused(
+        gettext_noop(
+            "The first row must be a header with an “email” column (and optionally “full_name” or “name”, "
+            "and “comment”), separated by commas or semicolons."
+        )
+    )
+
+
+def read_csv(text):
+    """(positions, header length, [(line number, cells)]) of a CSV text; raises ImportRefused."""
+    delimiter = sniff_delimiter(text)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    rows = []
+    try:
+        header = next(reader)
+        line = reader.line_num + 1
+        for cells in reader:
+            if any(cell.strip() for cell in cells):
+                rows.append((line, cells))
+                if len(rows) > MAX_IMPORT_ROWS:
+                    raise ImportRefused(
+                        gettext_noop("The file has more than %(max)s rows; split it into smaller files."),
+                        max=MAX_IMPORT_ROWS,
+                    )
+            line = reader.line_num + 1
+    except csv.Error as error:
+        raise ImportRefused(
+            gettext_noop("The file is not valid CSV near line %(line)s: %(error)s"),
+            line=reader.line_num,
+            error=str(error),
+        ) from None
+    return column_positions(header), len(header), rows
+
+
+def clean_row(cells, positions, header_length):
+    """({email, full_name, comment}, None, {}) for a good row, or (None, reason, params)."""
+    if len(cells) <= max(positions.values()):
+        return None, REASON_FEWER_CELLS, {}
+    if len(cells) > header_length and any(cell.strip() for cell in cells[header_length:]):
+        return None, REASON_MORE_CELLS, {}
+    values = {field: unescape_formula(cells[index].strip()) for field, index in positions.items()}
+    values.setdefault("full_name", "")
+    values.setdefault("comment", "")
+    if any("\x00" in value for value in values.values()):
+        return None, REASON_NUL, {}  # PostgreSQL text cannot hold NUL
+    email = values["email"]
+    if not email:
+        return None, REASON_EMPTY_EMAIL, {}
+    try:
+        if len(email) > MAX_EMAIL:
+            raise ValidationError("too long")
+        validate_email(email)
+    except ValidationError:
+        return None, REASON_INVALID_EMAIL, {}
+    if len(values["full_name"]) > MAX_FULL_NAME:
+        return None, REASON_NAME_TOO_LONG, {"max": MAX_FULL_NAME}
+    return values, None, {}
+
+
+INSERT_SQL = """
+    INSERT INTO audience_client (email, full_name, comment, is_subscribed, created, updated)
+    SELECT email, full_name, comment, true, %s, %s
+    FROM unnest(%s::text[], %s::text[], %s::text[]) AS batch(email, full_name, comment)
+    ON CONFLICT DO NOTHING
+    RETURNING id
+"""
+
+
+def insert_new_clients(batch):
+    """Insert the rows whose email is not there yet; returns how many were inserted."""
+    if not batch:
+        return 0
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            INSERT_SQL,
+            [
+                now,
+                now,
+                [row["email"] for row in batch],
+                [row["full_name"] for row in batch],
+                [row["comment"] for row in batch],
+            ],
+        )
+        return len(cursor.fetchall())
+
+
+def create_import_job(uploaded_file, uploaded_by=""):
+    return ImportJob.objects.create(
+        file_name=uploaded_file.name[:255], data=uploaded_file.read(), uploaded_by=uploaded_by or ""
+    )
+
+
+def run_import(job):
+    """Import a job's file into the current schema, saving progress after every batch.
+
+    Good rows are imported and bad ones reported with their line numbers; an
+    email already in the workspace changes nothing and counts as already
+    there, so importing the same file again changes nothing.
+    """
+    job.status, job.started_at = ImportJob.Status.RUNNING, timezone.now()
+    job.save(update_fields=["status", "started_at"])
+    try:
+        import_rows(job)
+    except ImportRefused as refusal:
+        finish(job, ImportJob.Status.FAILED, [refusal.message, refusal.params])
+    except Exception:
+        # Unexpected (the database went away...): say so instead of leaving the
+        # page polling forever; the rows imported so far stay, and importing
+        # the file again is safe.
+        finish(job, ImportJob.Status.FAILED, [MESSAGE_CRASHED, {}])
+        raise
+    else:
+        finish(job, ImportJob.Status.DONE)
+    return job
+
+
+def import_rows(job):
+    text, job.encoding = decode_csv(bytes(job.data))
+    positions, header_length, rows = read_csv(text)
+    job.total_rows = len(rows)
+    job.save(update_fields=["encoding", "total_rows"])
+    first_line_of = {}  # lower(email) -> line where the file first had it
+    for start in range(0, len(rows), BATCH_SIZE):
+        batch = []
+        for line, cells in rows[start : start + BATCH_SIZE]:
+            values, reason, params = clean_row(cells, positions, header_length)
+            if values is not None:
+                key = values["email"].lower()
+                if key in first_line_of:
+                    reason, params = REASON_DUPLICATE, {"line": first_line_of[key]}
+                else:
+                    first_line_of[key] = line
+                    batch.append(values)
+                    continue
+            record_error(job, line, reason, params, cells, positions)
+        created = insert_new_clients(batch)
+        job.created_count += created
+        job.existing_count += len(batch) - created
+        job.processed_rows = min(start + BATCH_SIZE, len(rows))
+        job.save(update_fields=["processed_rows", "created_count", "existing_count", "error_count", "errors"])
+
+
+def finish(job, status, failure=None):
+    job.status, job.finished_at, job.failure = status, timezone.now(), failure or []
+    job.data = b""  # the report is what is kept; the file may hold 20 MB
+    job.save(update_fields=["status", "finished_at", "failure", "encoding", "data"])
+
+
+def record_error(job, line, reason, params, cells, positions):
+    job.error_count += 1
+    if len(job.errors) < MAX_REPORTED_ERRORS:
+        index = positions.get("email")
+        value = cells[index] if index is not None and index < len(cells) else ""
+        job.errors.append([line, reason, params, value.replace("\x00", "")[:200]])
+
+
+def translate(message, params):
+    return _(message) % params if params else _(message)
+
+
+def failure_message(job):
+    return translate(*job.failure) if job.failure else ""
+
+
+def error_report(job):
+    """[(line, translated reason, value)] for showing."""
+    return [(line, translate(reason, params), value) for line, reason, params, value in job.errors]

@@ -1,0 +1,37 @@
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+
+@pytest.fixture
+def clients_of(db):
+    """Create clients in a workspace's schema: clients_of(workspace, "a@x.io", ...)."""
+    from django_tenants.utils import schema_context
+
+    from tenant_apps.audience.models import Client
+
+    def make(workspace, *emails, **fields):
+        with schema_context(workspace.schema_name):
+            return [Client.objects.create(email=email, **fields) for email in emails]
+
+    return make
+
+
+@pytest.fixture
+def as_role(workspace_client, workspace, member_factory):
+    """The acme test client, signed in with the given role."""
+
+    def sign_in(role):
+        workspace_client.force_login(member_factory(workspace, role))
+        return workspace_client
+
+    return sign_in
+
+
+@pytest.fixture
+def editor(as_role):
+    return as_role("editor")
+
+
+def csv_upload(content, name="clients.csv"):
+    data = content.encode() if isinstance(content, str) else content
+    return SimpleUploadedFile(name, data, content_type="text/csv")
