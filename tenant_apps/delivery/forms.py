@@ -1,22 +1,12 @@
 """Filters of the report pages (GET forms: they choose what to show, never change data)."""
 
-from datetime import timedelta
-
 from django import forms
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from .models import Attempt
-from .reports import decode_cursor
-
-# period → (length, bucket) of the chart
-CHART_PERIODS = {
-    "2d": (timedelta(days=2), "hour"),
-    "30d": (timedelta(days=30), "day"),
-    "90d": (timedelta(days=90), "day"),
-}
-DEFAULT_PERIOD = "30d"
+from .reports import DEFAULT_PERIOD, decode_cursor
 
 
 class ChartForm(forms.Form):
@@ -30,11 +20,10 @@ class ChartForm(forms.Form):
         ],
     )
 
-    def window(self):
-        """(since, bucket) of the chosen period; the default one when the choice is invalid."""
+    def chosen_period(self):
+        """The period to show: the chosen one, or the default when none or an unknown one is asked for."""
         period = self.cleaned_data.get("period") if self.is_valid() else None
-        length, bucket = CHART_PERIODS[period or DEFAULT_PERIOD]
-        return timezone.now() - length, bucket
+        return period or DEFAULT_PERIOD
 
 
 class RunChoiceField(forms.ModelChoiceField):

@@ -9,7 +9,8 @@ the thousandth page, with no COUNT over the whole log.
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
-from django.db.models import Count, Q
+from django.core.cache import cache
+from django.db.models import Count, F, Q
 from django.db.models.functions import Trunc
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -19,6 +20,16 @@ from .models import Attempt, Delivery, Run
 RECENT_DAYS = 30
 BUCKETS = ("hour", "day")
 LOG_PAGE_SIZE = 50
+# The chart's periods: name → (length, bucket).
+CHART_PERIODS = {
+    "2d": (timedelta(days=2), "hour"),
+    "30d": (timedelta(days=30), "day"),
+    "90d": (timedelta(days=90), "day"),
+}
+DEFAULT_PERIOD = "30d"
+# Charts aggregate the whole log of the period; a minute-old chart is fine and
+# spares the database while someone pages through the attempt log below it.
+CHART_CACHE_SECONDS = 60
 
 PENDING_STATES = (Delivery.Status.PENDING, Delivery.Status.SENDING)
 
@@ -143,6 +154,20 @@ def attempt_series(since, mailing=None, bucket="day", *, until=None, tz=None):
     }
 
 
+def chart_series(period=DEFAULT_PERIOD, mailing=None, tz=None):
+    """attempt_series() over a named period of CHART_PERIODS, cached for a minute.
+
+    The cache key function adds the workspace's schema, so workspaces never
+    share a cached chart.
+    """
+    length, bucket = CHART_PERIODS[period]
+    tz = tz or timezone.get_current_timezone()
+    key = f"delivery:chart:{mailing.pk if mailing else 'all'}:{period}:{tz}"
+    return cache.get_or_set(
+        key, lambda: attempt_series(timezone.now() - length, mailing, bucket, tz=tz), CHART_CACHE_SECONDS
+    )
+
+
 # --- attempt log -------------------------------------------------------------
 
 
@@ -151,9 +176,15 @@ def attempt_log(mailing, *, status=None, run=None):
     attempts = Attempt.objects.filter(delivery__run__mailing=mailing)
     if status:
         attempts = attempts.filter(status=status)
+    newest_first = [F("at").desc(), F("id").desc()]
     if run is not None:
         attempts = attempts.filter(delivery__run=run)
-    return attempts.select_related("delivery__run").order_by("-at", "-id")
+        # Walking the whole log's time index backwards looking for one run's
+        # rows is slow when the run is old (measured: 0.6 s at 150k attempts).
+        # NULLS LAST (no attempt has a null time) keeps the planner off that
+        # index: it fetches the run's deliveries and their attempts, then sorts.
+        newest_first = [F("at").desc(nulls_last=True), F("id").desc()]
+    return attempts.select_related("delivery__run").order_by(*newest_first)
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -180,14 +211,14 @@ class LogPage:
 
 
 def log_page(attempts, *, before=None, after=None, size=None):
-    """One page of `attempts` (ordered newest first) before or after a cursor.
+    """One page of `attempts` (from attempt_log: newest first) before or after a cursor.
 
     Fetches size + 1 rows to learn whether there is more, instead of counting.
     """
     size = size or LOG_PAGE_SIZE
     if after:
         at, pk = decode_cursor(after)
-        rows = list(attempts.filter(Q(at__gt=at) | Q(at=at, id__gt=pk)).order_by("at", "id")[: size + 1])
+        rows = list(attempts.filter(Q(at__gt=at) | Q(at=at, id__gt=pk)).reverse()[: size + 1])
         more_newer = len(rows) > size
         rows = rows[:size][::-1]
         return LogPage(rows, older=encode_cursor(rows[-1]) if rows else None, newer=_cursor_if(more_newer, rows, 0))

@@ -34,10 +34,10 @@ def workspace_timezone(request):
 
 def chart_context(request, mailing=None):
     form = ChartForm(request.GET)
-    since, bucket = form.window()
+    period = form.chosen_period()
     tz = workspace_timezone(request)
-    series = reports.attempt_series(since, mailing=mailing, bucket=bucket, tz=tz)
-    return {"chart_form": form, "series": series, "bucket": bucket, "report_tz": tz}
+    series = reports.chart_series(period, mailing=mailing, tz=tz)
+    return {"chart_form": form, "series": series, "bucket": reports.CHART_PERIODS[period][1], "report_tz": tz}
 
 
 def log_query(request):
@@ -75,7 +75,11 @@ def mailing_report(request, pk):
     """
     require_role(request)
     mailing = get_object_or_404(Mailing, pk=pk)
-    runs = Paginator(reports.run_counts(mailing), RUNS_PER_PAGE).get_page(request.GET.get("runs_page"))
+    # Paginate plain runs (a cheap COUNT), then count deliveries for this page's runs only.
+    runs = Paginator(mailing.runs.order_by("-scheduled_for", "-id"), RUNS_PER_PAGE).get_page(
+        request.GET.get("runs_page")
+    )
+    runs.object_list = list(reports.run_counts(mailing).filter(pk__in=[run.pk for run in runs.object_list]))
     log_form = AttemptFilterForm(request.GET, mailing=mailing)
     log = None
     if log_form.is_valid():

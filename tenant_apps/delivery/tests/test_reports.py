@@ -6,6 +6,7 @@ import zoneinfo
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -71,6 +72,7 @@ def test_run_counts_are_one_query_for_any_number_of_runs(in_workspace):
 
 def test_mailing_page_costs_the_same_queries_for_one_run_or_many(in_workspace, owner_client):
     def queries_for(mailing):
+        cache.clear()
         with CaptureQueriesContext(connection) as captured:
             assert owner_client.get(f"/delivery/mailings/{mailing.pk}/").status_code == 200
         return len(data_queries(captured))
@@ -306,6 +308,21 @@ def test_chart_period_falls_back_to_thirty_days_for_an_unknown_choice(logged_mai
     assert response.context["bucket"] == "day" and len(response.context["series"]["labels"]) == 31
 
 
+def test_chart_is_cached_for_a_while_and_per_workspace(in_workspace, other_workspace):
+    from django_tenants.utils import schema_context
+
+    delivery = make_delivery(make_run(make_mailing()), SENT)
+    make_attempt(delivery, timezone.now() - timedelta(minutes=5), SUCCESS)
+    first = reports.chart_series("2d", tz=UTC)
+    make_attempt(delivery, timezone.now() - timedelta(minutes=4), SUCCESS)
+
+    assert reports.chart_series("2d", tz=UTC) == first  # within the minute: the cached chart
+    with schema_context(other_workspace.schema_name):
+        assert sum(reports.chart_series("2d", tz=UTC)["success"]) == 0  # globex's own, not acme's cached one
+    cache.clear()
+    assert sum(reports.chart_series("2d", tz=UTC)["success"]) == sum(first["success"]) + 1
+
+
 # --- the workspace report ------------------------------------------------------
 
 
@@ -381,6 +398,7 @@ def test_reports_nav_link_is_in_the_workspace_menu(in_workspace, owner_client):
 
 def test_workspace_report_costs_the_same_queries_for_one_mailing_or_many(in_workspace, owner_client):
     def queries():
+        cache.clear()  # count the chart's query both times
         with CaptureQueriesContext(connection) as captured:
             assert owner_client.get("/delivery/").status_code == 200
         return len(data_queries(captured))
