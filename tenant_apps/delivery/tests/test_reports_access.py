@@ -134,3 +134,35 @@ def test_globex_member_cannot_open_acme_reports(mailing, other_workspace, worksp
 
     for url in report_urls(mailing):
         assert workspace_client.get(url).status_code == 404, url
+
+
+def test_report_and_unsubscribe_pages_send_and_queue_nothing(
+    mailing, workspace, workspace_client, member_factory, mailoutbox, django_capture_on_commit_callbacks
+):
+    from tenant_apps.delivery.unsubscribe import make_token
+
+    from .report_data import make_client
+
+    workspace_client.force_login(member_factory(workspace, "owner"))
+    token = make_token(workspace.schema_name, make_client().pk)
+
+    # queue_email() sends after commit: run those callbacks too, and expect none.
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        for url in report_urls(mailing):
+            workspace_client.get(url)
+        workspace_client.get(f"/u/{token}/")
+        workspace_client.post(f"/u/{token}/", {"List-Unsubscribe": "One-Click"})
+
+    assert callbacks == []
+    assert mailoutbox == []
+
+
+def test_user_given_oversight_of_this_workspace_sees_the_reports(mailing, workspace, workspace_client, user_factory):
+    from guardian.shortcuts import assign_perm
+
+    overseer = user_factory()
+    assign_perm("oversee_workspace", overseer, workspace)
+    workspace_client.force_login(overseer)
+
+    for url in report_urls(mailing):
+        assert workspace_client.get(url).status_code == 200, url
