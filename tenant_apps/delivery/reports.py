@@ -15,6 +15,8 @@ from django.db.models.functions import Trunc
 from django.utils import timezone
 from django.utils.formats import date_format
 
+from tenant_apps.audience.models import Client
+
 from .models import Attempt, Delivery, Run
 
 RECENT_DAYS = 30
@@ -75,6 +77,14 @@ def workspace_totals(now=None):
         "all": {state: row[state] for state in states},
         "recent": {state: row[f"recent_{state}"] for state in states},
     }
+
+
+def unsubscribe_totals(now=None):
+    """{"recent": n, "all": n}: clients unsubscribed now, and those of them who left in the last RECENT_DAYS days."""
+    since = (now or timezone.now()) - timedelta(days=RECENT_DAYS)
+    return Client.objects.filter(is_subscribed=False).aggregate(
+        all=Count("id"), recent=Count("id", filter=Q(unsubscribed_at__gte=since))
+    )
 
 
 def run_counts(mailing):

@@ -58,6 +58,7 @@ def reports_index(request):
     counts = reports.mailing_counts(mailing.pk for mailing in mailings)
     context = {
         "totals": reports.workspace_totals(),
+        "unsubscribed": reports.unsubscribe_totals(),
         "recent_days": reports.RECENT_DAYS,
         "mailings": mailings,
         "rows": [(mailing, counts.get(mailing.pk)) for mailing in mailings],

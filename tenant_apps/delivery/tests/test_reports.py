@@ -346,6 +346,28 @@ def test_workspace_totals_split_the_last_thirty_days_from_all_time(in_workspace)
     assert totals["all"] == {"sent": 5, "failed": 2, "pending": 2, "skipped": 1}
 
 
+def test_unsubscribe_totals_count_who_left_and_who_left_recently(in_workspace):
+    from .report_data import make_client
+
+    now = timezone.now()
+    make_client(is_subscribed=False, unsubscribed_at=now - timedelta(days=2))
+    make_client(is_subscribed=False, unsubscribed_at=now - timedelta(days=45))
+    make_client()  # subscribed
+    make_client(is_subscribed=True, unsubscribed_at=None)
+
+    assert reports.unsubscribe_totals() == {"all": 2, "recent": 1}
+
+
+def test_workspace_report_shows_the_unsubscribes(in_workspace, owner_client):
+    from .report_data import make_client
+
+    make_client(is_subscribed=False, unsubscribed_at=timezone.now())
+
+    page = owner_client.get("/delivery/").content.decode()
+
+    assert re.search(r'data-testid="unsubscribed">\s*1 клиент отписался,\s*1 из них за последние 30 дней', page)
+
+
 def test_delivery_totals_for_the_dashboard_count_since_a_time(in_workspace):
     run = make_run(make_mailing())
     make_delivery(run, SENT, finished_at=timezone.now() - timedelta(hours=1))
