@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.urls import include, path
 
+from tenant_apps.delivery.views import unsubscribe
 from tenants.views import redeem
 
 urlpatterns = [
@@ -9,6 +10,7 @@ urlpatterns = [
     path("delivery/", include("tenant_apps.delivery.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("handoff/", redeem, name="handoff"),
+    path("u/<str:token>/", unsubscribe, name="unsubscribe"),
 ]
 
 if settings.DEBUG:

@@ -1,8 +1,39 @@
-"""Numbers built from the delivery log (run inside a workspace schema)."""
+"""Numbers built from the delivery log (run inside a workspace schema).
 
-from django.db.models import Count, Q
+Every function here reads; none sends or changes anything. Counts come from
+one aggregate query each (never one query per row), and the attempt log is
+paged by a cursor on (time, id) so a page costs the same on the first and
+the thousandth page, with no COUNT over the whole log.
+"""
 
-from .models import Delivery
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+
+from django.core.cache import cache
+from django.db.models import Count, F, Q
+from django.db.models.functions import Trunc
+from django.utils import timezone
+from django.utils.formats import date_format
+
+from tenant_apps.audience.models import Client
+
+from .models import Attempt, Delivery, Run
+
+RECENT_DAYS = 30
+BUCKETS = ("hour", "day")
+LOG_PAGE_SIZE = 50
+# The chart's periods: name → (length, bucket).
+CHART_PERIODS = {
+    "2d": (timedelta(days=2), "hour"),
+    "30d": (timedelta(days=30), "day"),
+    "90d": (timedelta(days=90), "day"),
+}
+DEFAULT_PERIOD = "30d"
+# Charts aggregate the whole log of the period; a minute-old chart is fine and
+# spares the database while someone pages through the attempt log below it.
+CHART_CACHE_SECONDS = 60
+
+PENDING_STATES = (Delivery.Status.PENDING, Delivery.Status.SENDING)
 
 
 def delivery_totals(since):
@@ -11,3 +42,206 @@ def delivery_totals(since):
         sent=Count("id", filter=Q(status=Delivery.Status.SENT)),
         failed=Count("id", filter=Q(status=Delivery.Status.FAILED)),
     )
+
+
+def _status_counts(prefix):
+    """Count() expressions for each reported state, over the deliveries reached by `prefix`."""
+    status, ident = f"{prefix}status", f"{prefix}id"
+    return {
+        "sent": Count(ident, filter=Q(**{status: Delivery.Status.SENT})),
+        "failed": Count(ident, filter=Q(**{status: Delivery.Status.FAILED})),
+        "pending": Count(ident, filter=Q(**{f"{status}__in": PENDING_STATES})),
+        "skipped": Count(ident, filter=Q(**{status: Delivery.Status.SKIPPED})),
+    }
+
+
+def workspace_totals(now=None):
+    """{"recent": {...}, "all": {...}}: sent, failed, pending, skipped deliveries.
+
+    "recent" is the last RECENT_DAYS days: sent and failed by when they
+    finished, pending and skipped by when their run was scheduled. One query.
+    """
+    since = (now or timezone.now()) - timedelta(days=RECENT_DAYS)
+    row = Delivery.objects.aggregate(
+        sent=Count("id", filter=Q(status=Delivery.Status.SENT)),
+        failed=Count("id", filter=Q(status=Delivery.Status.FAILED)),
+        pending=Count("id", filter=Q(status__in=PENDING_STATES)),
+        skipped=Count("id", filter=Q(status=Delivery.Status.SKIPPED)),
+        recent_sent=Count("id", filter=Q(status=Delivery.Status.SENT, finished_at__gte=since)),
+        recent_failed=Count("id", filter=Q(status=Delivery.Status.FAILED, finished_at__gte=since)),
+        recent_pending=Count("id", filter=Q(status__in=PENDING_STATES, run__scheduled_for__gte=since)),
+        recent_skipped=Count("id", filter=Q(status=Delivery.Status.SKIPPED, run__scheduled_for__gte=since)),
+    )
+    states = ("sent", "failed", "pending", "skipped")
+    return {
+        "all": {state: row[state] for state in states},
+        "recent": {state: row[f"recent_{state}"] for state in states},
+    }
+
+
+def unsubscribe_totals(now=None):
+    """{"recent": n, "all": n}: clients unsubscribed now, and those of them who left in the last RECENT_DAYS days."""
+    since = (now or timezone.now()) - timedelta(days=RECENT_DAYS)
+    return Client.objects.filter(is_subscribed=False).aggregate(
+        all=Count("id"), recent=Count("id", filter=Q(unsubscribed_at__gte=since))
+    )
+
+
+def run_counts(mailing):
+    """The mailing's runs, newest first, each with .sent .failed .pending .skipped .total.
+
+    A queryset: slicing it (a page) is one aggregate query. "pending"
+    includes deliveries a worker is sending right now.
+    """
+    return (
+        Run.objects.filter(mailing=mailing)
+        .annotate(total=Count("deliveries"), **_status_counts("deliveries__"))
+        .order_by("-scheduled_for", "-id")
+    )
+
+
+def mailing_counts(mailing_ids):
+    """{mailing_id: {"runs", "sent", "failed", "pending", "skipped"}} for these mailings, in one query."""
+    rows = (
+        Run.objects.filter(mailing_id__in=list(mailing_ids))
+        .values("mailing_id")
+        .annotate(runs=Count("id", distinct=True), **_status_counts("deliveries__"))
+        .order_by()
+    )
+    return {row.pop("mailing_id"): row for row in rows}
+
+
+# --- chart -----------------------------------------------------------------
+
+
+def _bucket_starts(since, until, bucket, tz):
+    """Every bucket start (aware) from the one holding `since` to the one holding `until`."""
+    first, last = since.astimezone(tz), until.astimezone(tz)
+    if bucket == "day":
+        days = (last.date() - first.date()).days
+        return [datetime.combine(first.date() + timedelta(days=n), time(), tzinfo=tz) for n in range(days + 1)]
+    # Step in UTC: local hours are one real hour apart even across a DST change.
+    start = first.replace(minute=0, second=0, microsecond=0).astimezone(UTC)
+    starts = []
+    while start <= until:
+        starts.append(start.astimezone(tz))
+        start += timedelta(hours=1)
+    return starts
+
+
+def attempt_series(since, mailing=None, bucket="day", *, until=None, tz=None):
+    """Successful and failed attempts per hour or day since `since`, empty buckets included.
+
+    {"buckets": [iso start, ...], "labels": [short text, ...],
+     "success": [n, ...], "failure": [n, ...]}, buckets in `tz` (default: the
+    current time zone). Only `mailing`'s attempts when given.
+    """
+    if bucket not in BUCKETS:
+        raise ValueError(f"bucket must be one of {BUCKETS}")
+    tz = tz or timezone.get_current_timezone()
+    until = until or timezone.now()
+    attempts = Attempt.objects.filter(at__gte=since, at__lte=until)
+    if mailing is not None:
+        attempts = attempts.filter(delivery__run__mailing=mailing)
+    rows = (
+        attempts.annotate(bucket=Trunc("at", bucket, tzinfo=tz))
+        .values("bucket")
+        .annotate(
+            success=Count("id", filter=Q(status=Attempt.Status.SUCCESS)),
+            failure=Count("id", filter=Q(status=Attempt.Status.FAILURE)),
+        )
+        .order_by("bucket")
+    )
+    counted = {row["bucket"]: row for row in rows}
+    starts = _bucket_starts(since, until, bucket, tz)
+    label_format = "d.m" if bucket == "day" else "d.m H:i"
+    empty = {"success": 0, "failure": 0}
+    return {
+        "buckets": [start.isoformat() for start in starts],
+        "labels": [date_format(start, label_format) for start in starts],
+        "success": [counted.get(start, empty)["success"] for start in starts],
+        "failure": [counted.get(start, empty)["failure"] for start in starts],
+    }
+
+
+def chart_series(period=DEFAULT_PERIOD, mailing=None, tz=None):
+    """attempt_series() over a named period of CHART_PERIODS, cached for a minute.
+
+    The cache key function adds the workspace's schema, so workspaces never
+    share a cached chart.
+    """
+    length, bucket = CHART_PERIODS[period]
+    tz = tz or timezone.get_current_timezone()
+    key = f"delivery:chart:{mailing.pk if mailing else 'all'}:{period}:{tz}"
+    return cache.get_or_set(
+        key, lambda: attempt_series(timezone.now() - length, mailing, bucket, tz=tz), CHART_CACHE_SECONDS
+    )
+
+
+# --- attempt log -------------------------------------------------------------
+
+
+def attempt_log(mailing, *, status=None, run=None):
+    """The mailing's attempts, newest first, optionally only one status and one run."""
+    attempts = Attempt.objects.filter(delivery__run__mailing=mailing)
+    if status:
+        attempts = attempts.filter(status=status)
+    newest_first = [F("at").desc(), F("id").desc()]
+    if run is not None:
+        attempts = attempts.filter(delivery__run=run)
+        # Walking the whole log's time index backwards looking for one run's
+        # rows is slow when the run is old (measured: 0.6 s at 150k attempts).
+        # NULLS LAST (no attempt has a null time) keeps the planner off that
+        # index: it fetches the run's deliveries and their attempts, then sorts.
+        newest_first = [F("at").desc(nulls_last=True), F("id").desc()]
+    return attempts.select_related("delivery__run").order_by(*newest_first)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def encode_cursor(attempt):
+    """A position in the log: "<microseconds since 1970>-<id>" of an attempt."""
+    return f"{(attempt.at - _EPOCH) // timedelta(microseconds=1)}-{attempt.pk}"
+
+
+def decode_cursor(text):
+    """(time, id) from encode_cursor(); ValueError when it is not one."""
+    micros, _, pk = (text or "").partition("-")
+    if not micros.isdigit() or not pk.isdigit():
+        raise ValueError("not a log position")
+    return _EPOCH + timedelta(microseconds=int(micros)), int(pk)
+
+
+@dataclass
+class LogPage:
+    attempts: list
+    older: str | None  # cursor for the next, older page
+    newer: str | None  # cursor for the previous, newer page
+
+
+def log_page(attempts, *, before=None, after=None, size=None):
+    """One page of `attempts` (from attempt_log: newest first) before or after a cursor.
+
+    Fetches size + 1 rows to learn whether there is more, instead of counting.
+    """
+    size = size or LOG_PAGE_SIZE
+    if after:
+        at, pk = decode_cursor(after)
+        rows = list(attempts.filter(Q(at__gt=at) | Q(at=at, id__gt=pk)).reverse()[: size + 1])
+        more_newer = len(rows) > size
+        rows = rows[:size][::-1]
+        return LogPage(rows, older=encode_cursor(rows[-1]) if rows else None, newer=_cursor_if(more_newer, rows, 0))
+    if before:
+        at, pk = decode_cursor(before)
+        attempts = attempts.filter(Q(at__lt=at) | Q(at=at, id__lt=pk))
+    rows = list(attempts[: size + 1])
+    more_older = len(rows) > size
+    rows = rows[:size]
+    return LogPage(
+        rows, older=_cursor_if(more_older, rows, -1), newer=encode_cursor(rows[0]) if before and rows else None
+    )
+
+
+def _cursor_if(condition, rows, index):
+    return encode_cursor(rows[index]) if condition and rows else None

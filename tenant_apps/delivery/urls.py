@@ -1,4 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "delivery"
-urlpatterns = []
+urlpatterns = [
+    path("", views.reports_index, name="reports"),
+    path("mailings/<int:pk>/", views.mailing_report, name="mailing_report"),
+]
