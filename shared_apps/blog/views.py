@@ -24,8 +24,8 @@ def post_detail(request, slug):
     posts = Post.objects.all() if is_manager else Post.objects.visible()
     post = get_object_or_404(posts, slug=slug)
     visitor, new_cookie = services.visitor_id(request)
-    if post.is_visible:
-        services.count_view(post, visitor)
+    if post.is_visible and services.count_view(post, visitor):
+        post.views += 1  # the page shows the count including this view
     response = render(request, "public/blog/post_detail.html", {"post": post, "can_manage": is_manager})
     if new_cookie:
         response.set_cookie(

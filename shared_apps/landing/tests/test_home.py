@@ -234,3 +234,14 @@ def test_home_page_is_in_russian_and_english(public_client):
 
     assert "Как это работает" in russian
     assert "How it works" in english
+
+
+def test_periodic_refresh_skips_a_workspace_whose_schema_is_not_there_yet(workspace, refresh_stats):
+    Workspace.objects.bulk_create([Workspace(name="Half-made", slug="half-made", schema_name="ws_half_made")])
+    add_mailing(workspace, status="running")
+
+    refresh_stats()
+
+    assert SiteStats.objects.get().workspaces == 2
+    assert WorkspaceStats.objects.get(workspace=workspace).mailings_active == 1
+    assert not WorkspaceStats.objects.filter(workspace__slug="half-made").exists()
