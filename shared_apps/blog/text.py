@@ -60,6 +60,11 @@ def render_markdown(source):
     )
 
 
+BLOCK_TAG_RE = re.compile(r"</?(?:p|br|hr|h[1-6]|li|ul|ol|blockquote|pre|table|tr|td|th)\b[^>]*>", re.IGNORECASE)
+
+
 def summary_of(body_html, length=160):
-    text = html.unescape(re.sub(r"<[^>]+>", " ", body_html or ""))
+    # Block tags become spaces so paragraphs do not run together; inline tags just go.
+    spaced = BLOCK_TAG_RE.sub(" ", body_html or "")
+    text = html.unescape(re.sub(r"<[^>]+>", "", spaced))
     return Truncator(" ".join(text.split())).chars(length)

@@ -1,5 +1,7 @@
 """Content managers write the blog on the site itself; nobody else may."""
 
+from pathlib import Path
+
 import pytest
 from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -117,15 +119,21 @@ def test_content_manager_edits_a_post(public_client, content_manager, post_facto
     assert (post.title, post.status) == ("New title", "draft")
 
 
-def test_content_manager_deletes_a_post(public_client, content_manager, post_factory):
-    post = post_factory()
+def test_content_manager_deletes_a_post_and_its_image_files(
+    public_client, content_manager, post_factory, django_capture_on_commit_callbacks
+):
+    post = post_factory(image=png_upload())
+    files = [Path(post.image.path), Path(post.thumbnail.path)]
+    assert all(path.exists() for path in files)
     public_client.force_login(content_manager)
 
     assert public_client.get(f"/blog/manage/{post.pk}/delete/").status_code == 200
-    response = public_client.post(f"/blog/manage/{post.pk}/delete/")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = public_client.post(f"/blog/manage/{post.pk}/delete/")
 
     assert response.status_code == 302
     assert not Post.objects.filter(pk=post.pk).exists()
+    assert not any(path.exists() for path in files)
 
 
 def test_manage_list_shows_drafts_to_content_managers(public_client, content_manager, post_factory):

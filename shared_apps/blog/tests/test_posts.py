@@ -84,9 +84,9 @@ def test_visitor_reads_a_published_post_with_its_title_and_description(public_cl
 
 
 def test_description_falls_back_to_the_start_of_the_text(post_factory):
-    post = post_factory(body="First *sentence* here. " + "word " * 100)
+    post = post_factory(body="First *sentence* here.\n\nSecond paragraph. " + "word " * 100)
 
-    assert post.meta_description.startswith("First sentence here. word")
+    assert post.meta_description.startswith("First sentence here. Second paragraph. word")
     assert len(post.meta_description) <= 160
 
 
