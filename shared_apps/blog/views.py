@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
@@ -29,7 +30,12 @@ def post_detail(request, slug):
     response = render(request, "public/blog/post_detail.html", {"post": post, "can_manage": is_manager})
     if new_cookie:
         response.set_cookie(
-            services.VISITOR_COOKIE, new_cookie, max_age=services.VISITOR_COOKIE_MAX_AGE, httponly=True, samesite="Lax"
+            services.VISITOR_COOKIE,
+            new_cookie,
+            max_age=services.VISITOR_COOKIE_MAX_AGE,
+            httponly=True,
+            samesite="Lax",
+            secure=settings.SESSION_COOKIE_SECURE,
         )
     return response
 

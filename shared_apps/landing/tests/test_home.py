@@ -245,3 +245,14 @@ def test_periodic_refresh_skips_a_workspace_whose_schema_is_not_there_yet(worksp
     assert SiteStats.objects.get().workspaces == 2
     assert WorkspaceStats.objects.get(workspace=workspace).mailings_active == 1
     assert not WorkspaceStats.objects.filter(workspace__slug="half-made").exists()
+
+
+def test_periodic_refresh_started_inside_a_workspace_schema_still_fills_the_public_tables(
+    workspace, other_workspace, refresh_stats
+):
+    add_clients(other_workspace, "only@example.com")
+
+    with schema_context(workspace.schema_name):
+        refresh_stats()
+
+    assert SiteStats.objects.get().unique_clients == 1
