@@ -1,7 +1,7 @@
 """Blog posts on the public site (public schema)."""
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -73,10 +73,18 @@ class Post(models.Model):
         if not self.slug:
             self.slug = unique_slug(self.title, Post.objects.exclude(pk=self.pk))
         self.body_html = render_markdown(self.body)
-        if self.image_changed() or (self.image and not self.thumbnail):
+        replaced_files = []
+        if self.image_changed():
+            loaded = (getattr(self, "_loaded_image", ""), getattr(self, "_loaded_thumbnail", ""))
+            replaced_files = [name for name in loaded if name]
             self.thumbnail = make_thumbnail(self.image) if self.image else None
+        elif self.image and not self.thumbnail:
+            self.thumbnail = make_thumbnail(self.image)
         super().save(*args, **kwargs)
-        self._loaded_image = str(self.image or "")
+        self._remember_files()
+        for name in replaced_files:
+            # Only once the new row is committed: a rollback keeps the old files in use.
+            transaction.on_commit(lambda name=name: self.image.storage.delete(name))
 
     def get_absolute_url(self):
         # Posts live on the public site, also when linked from elsewhere (tasks, workspace pages).
@@ -103,8 +111,12 @@ class Post(models.Model):
     @classmethod
     def from_db(cls, db, field_names, values):
         post = super().from_db(db, field_names, values)
-        post._loaded_image = post.__dict__.get("image")
+        post._remember_files()
         return post
 
+    def _remember_files(self):
+        self._loaded_image = str(self.__dict__.get("image") or "")
+        self._loaded_thumbnail = str(self.__dict__.get("thumbnail") or "")
+
     def image_changed(self):
-        return str(self.image or "") != str(getattr(self, "_loaded_image", "") or "")
+        return str(self.image or "") != getattr(self, "_loaded_image", "")

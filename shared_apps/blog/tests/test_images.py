@@ -1,6 +1,7 @@
 """Post images: only real images within the limits; a smaller copy is made for lists."""
 
 import io
+from pathlib import Path
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -92,6 +93,34 @@ def test_replacing_the_image_makes_a_new_thumbnail(settings, tmp_path, post_fact
 
     assert post.thumbnail.name != first_thumbnail
     assert "second" in post.thumbnail.name
+
+
+def test_replaced_image_files_are_removed_after_commit(post_factory, django_capture_on_commit_callbacks):
+    from shared_apps.blog.models import Post
+
+    post = Post.objects.get(pk=post_factory(image=png_upload("old.png")).pk)
+    old_files = [Path(post.image.path), Path(post.thumbnail.path)]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        post.image = png_upload("new.png")
+        post.save()
+
+    assert not any(path.exists() for path in old_files)
+    assert Path(post.image.path).exists() and Path(post.thumbnail.path).exists()
+
+
+def test_removing_the_image_removes_the_thumbnail_too(post_factory, django_capture_on_commit_callbacks):
+    from shared_apps.blog.models import Post
+
+    post = Post.objects.get(pk=post_factory(image=png_upload()).pk)
+    old_files = [Path(post.image.path), Path(post.thumbnail.path)]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        post.image = None
+        post.save()
+
+    assert not post.thumbnail
+    assert not any(path.exists() for path in old_files)
 
 
 def test_saving_without_touching_the_image_keeps_the_thumbnail(post_factory):
