@@ -6,3 +6,8 @@ class BlogConfig(AppConfig):
     name = "shared_apps.blog"
     label = "blog"
     verbose_name = _("Blog")
+
+    def ready(self):
+        from . import signals
+
+        signals.connect()

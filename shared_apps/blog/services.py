@@ -1,0 +1,105 @@
+"""What the blog does: visible posts for the home page (cached), view counting, saving."""
+
+import random
+import uuid
+
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from shared_apps.landing.cache import public_cache_keys
+
+from .models import Post
+
+# The home page draws its random posts from this many latest visible posts.
+HOME_POOL_SIZE = 30
+HOME_POSTS_CACHE_KEY = "blog:home-pool"
+HOME_POSTS_CACHE_SECONDS = 60 * 60
+VISITOR_COOKIE = "rassylka_visitor"
+VISITOR_COOKIE_MAX_AGE = 365 * 24 * 60 * 60
+VIEW_MARK_SECONDS = 2 * 24 * 60 * 60
+
+
+def _home_pool_from_db(now):
+    posts = Post.objects.visible(now).only("title", "slug", "summary", "body_html", "thumbnail", "published_at")
+    pool = [post.as_card() for post in posts[:HOME_POOL_SIZE]]
+    # A post scheduled for later must appear when its time comes, not when the cache expires.
+    next_publication = (
+        Post.objects.filter(status=Post.Status.PUBLISHED, published_at__gt=now)
+        .order_by("published_at")
+        .values_list("published_at", flat=True)
+        .first()
+    )
+    return pool, next_publication
+
+
+def home_posts_pool():
+    """The latest visible posts as plain dicts, cached in Redis under the public schema's key."""
+    now = timezone.now()
+    with public_cache_keys():
+        cached = cache.get(HOME_POSTS_CACHE_KEY)
+        # Expire by our own clock too: the next scheduled post must show on time.
+        if cached is None or (cached["valid_until"] is not None and now >= cached["valid_until"]):
+            posts, next_publication = _home_pool_from_db(now)
+            cached = {"posts": posts, "valid_until": next_publication}
+            timeout = HOME_POSTS_CACHE_SECONDS
+            if next_publication is not None:
+                timeout = max(1, min(timeout, int((next_publication - now).total_seconds()) + 1))
+            cache.set(HOME_POSTS_CACHE_KEY, cached, timeout)
+    return cached["posts"]
+
+
+def random_home_posts(count=3):
+    pool = home_posts_pool()
+    return random.sample(pool, min(count, len(pool)))
+
+
+def forget_home_posts():
+    with public_cache_keys():
+        cache.delete(HOME_POSTS_CACHE_KEY)
+
+
+def forget_home_posts_after_commit():
+    transaction.on_commit(forget_home_posts)
+
+
+def visitor_id(request):
+    """Who is looking: the signed-in user, else the visitor cookie (a new one if absent)."""
+    if request.user.is_authenticated:
+        return f"user-{request.user.pk}", None
+    existing = request.COOKIES.get(VISITOR_COOKIE, "")
+    try:
+        return f"anon-{uuid.UUID(existing).hex}", None
+    except ValueError:
+        new = uuid.uuid4().hex
+        return f"anon-{new}", new
+
+
+def count_view(post, visitor):
+    """Add one view, at most once per visitor per post per day; True when it counted.
+
+    cache.add is Redis SET NX, so of many simultaneous requests by one visitor
+    only one wins; the UPDATE … SET views = views + 1 never loses a concurrent increment.
+    """
+    today = timezone.localdate()
+    key = f"blog:viewed:{post.pk}:{today.isoformat()}:{visitor}"
+    if not cache.add(key, 1, VIEW_MARK_SECONDS):
+        return False
+    Post.objects.filter(pk=post.pk).update(views=F("views") + 1)
+    return True
+
+
+def save_post(post, author=None):
+    if post.pk is None and author is not None and author.is_authenticated:
+        post.author = author
+    post.save()
+    return post
+
+
+def delete_post(post):
+    for field in (post.image, post.thumbnail):
+        if field:
+            name = field.name
+            transaction.on_commit(lambda name=name, storage=field.storage: storage.delete(name))
+    post.delete()

@@ -1,0 +1,12 @@
+from django.db.models.signals import post_delete, post_save
+
+
+def _on_post_change(sender, **kwargs):
+    from .services import forget_home_posts_after_commit
+
+    forget_home_posts_after_commit()
+
+
+def connect():
+    post_save.connect(_on_post_change, sender="blog.Post", dispatch_uid="blog-post-saved")
+    post_delete.connect(_on_post_change, sender="blog.Post", dispatch_uid="blog-post-deleted")

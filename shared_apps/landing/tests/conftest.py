@@ -1,0 +1,39 @@
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from django_tenants.utils import schema_context
+
+
+def add_clients(workspace, *emails):
+    from tenant_apps.audience.models import Client
+
+    with schema_context(workspace.schema_name):
+        Client.objects.bulk_create([Client(email=email) for email in emails])
+
+
+def add_mailing(workspace, status="created", **fields):
+    from tenant_apps.campaigns.models import Mailing, Message
+
+    with schema_context(workspace.schema_name):
+        message = Message.objects.create(subject="Hello", body_text="Hello")
+        now = timezone.now()
+        return Mailing.objects.create(
+            name=fields.pop("name", "Mailing"),
+            message=message,
+            start_at=now - timedelta(hours=1),
+            end_at=now + timedelta(days=1),
+            status=status,
+            **fields,
+        )
+
+
+@pytest.fixture
+def refresh_stats():
+    """Run the periodic job (huey runs it inline in the tests)."""
+    from shared_apps.landing.tasks import refresh_site_stats
+
+    def run():
+        refresh_site_stats.call_local()
+
+    return run
