@@ -9,6 +9,7 @@ urlpatterns = [
     path("delivery/", include("tenant_apps.delivery.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("handoff/", redeem, name="handoff"),
+    path("workspace/", include("tenants.urls_workspace")),
 ]
 
 if settings.DEBUG:
