@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
@@ -25,7 +26,8 @@ def open_workspace(request, slug):
     workspace = get_object_or_404(Workspace, slug=slug, is_active=True)
     if workspace.is_public or workspace_role(request.user, workspace) is None:
         raise Http404
-    return redirect(issue_handoff_url(request, request.user, workspace, request.GET.get("next", "/")))
+    next_path = request.GET.get("next", "/")
+    return redirect(issue_handoff_url(request, request.user, workspace, next_path, language=request.LANGUAGE_CODE))
 
 
 def redeem(request):
@@ -38,8 +40,11 @@ def redeem(request):
     next_path = request.GET.get("next", "/")
     if not url_has_allowed_host_and_scheme(next_path, allowed_hosts={request.get_host()}):
         next_path = "/"
-    # Cookies do not cross hosts: carry the profile's interface language over too.
-    return remember_language(redirect(next_path), user.language)
+    # Cookies do not cross hosts: carry the public site's interface language over too.
+    language = request.GET.get("lang")
+    if language not in dict(settings.LANGUAGES):
+        language = user.language
+    return remember_language(redirect(next_path), language)
 
 
 @login_required

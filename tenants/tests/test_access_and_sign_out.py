@@ -151,3 +151,15 @@ def test_disabled_workspace_is_404_even_for_its_owner(workspace, member_factory,
     Workspace.objects.filter(pk=workspace.pk).update(is_active=False)
 
     assert host_client(workspace.host, owner).get(path).status_code == 404
+
+
+def test_hand_off_carries_the_public_sites_language_to_the_workspace(public_client, workspace, member_factory):
+    public_client.force_login(member_factory(workspace, "viewer"))
+    public_client.cookies["django_language"] = "en"
+    link = public_client.get("/open/acme/")["Location"]
+    acme = host_client(workspace.host)
+
+    response = acme.get(link.removeprefix("http://acme.localhost"))
+
+    assert response.cookies["django_language"].value == "en"
+    assert "Dashboard" in acme.get("/").content.decode()
