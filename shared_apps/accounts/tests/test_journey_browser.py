@@ -11,9 +11,7 @@ import pytest
 
 from saas import mailcatcher
 
-# django_db only makes pytest-django set up the test database when this file runs alone;
-# the browser talks to the live server, whose writes are committed.
-pytestmark = [pytest.mark.browser, pytest.mark.django_db]
+pytestmark = pytest.mark.browser
 
 PASSWORD = "a-long-unusual-passphrase-42"
 
@@ -49,6 +47,9 @@ def wait_for_mail_to(inbox, address, timeout=10):
     raise AssertionError(f"no email to {address} within {timeout} s")
 
 
+# django_db only makes pytest-django set up the test database when this file runs alone;
+# the browser talks to the live server, whose writes are committed.
+@pytest.mark.django_db
 def test_sign_up_verify_create_a_workspace_and_sign_out(live_site, page, smtp_inbox):
     suffix = uuid.uuid4().hex[:8]
     address, slug = f"journey-{suffix}@example.com", f"journey-{suffix}"
@@ -84,3 +85,28 @@ def test_sign_up_verify_create_a_workspace_and_sign_out(live_site, page, smtp_in
     assert page.get_by_role("link", name="Войти").first.is_visible()
     page.goto(live_site.workspace_url(slug, "/"))
     assert page.url.startswith(live_site.url("/accounts/login/"))
+
+
+def test_member_opening_a_workspace_address_signs_in_and_lands_on_it(live_site, page):
+    from django.contrib.auth import get_user_model
+
+    from shared_apps.accounts.services import mark_email_verified
+    from tenants.access import set_member_role
+    from tenants.models import Workspace
+
+    # Committed (no test transaction), so the live server sees this member.
+    user = get_user_model().objects.create_user(
+        email=f"returning-{uuid.uuid4().hex[:8]}@example.com", password=PASSWORD
+    )
+    mark_email_verified(user)
+    set_member_role(user, Workspace.objects.get(slug="acme"), "viewer")
+
+    page.goto(live_site.workspace_url("acme", "/"))
+    page.wait_for_url(live_site.url("/accounts/login/") + "**")
+    page.fill("#id_login", user.email)
+    page.fill("#id_password", PASSWORD)
+    page.get_by_role("button", name="Войти").last.click()
+
+    page.wait_for_url(live_site.workspace_url("acme", "/"))
+    assert page.locator("nav .navbar-brand").inner_text() == "Acme"
+    assert "наблюдатель" in page.get_by_test_id("account-menu").inner_text()
