@@ -71,6 +71,10 @@ class LastOwnerError(Exception):
     """A workspace must keep at least one owner."""
 
 
+class NotAMemberError(Exception):
+    """The person is not a member of this workspace."""
+
+
 def is_last_owner(user, workspace):
     owners = [member for member, role in workspace_members(workspace) if role is Role.OWNER]
     return owners == [user]
@@ -79,7 +83,7 @@ def is_last_owner(user, workspace):
 def change_member_role(workspace, user, role):
     """Give a member another role; the last owner cannot step down."""
     if member_role(user, workspace) is None:
-        raise Workspace.DoesNotExist
+        raise NotAMemberError
     if Role(role) is not Role.OWNER and is_last_owner(user, workspace):
         raise LastOwnerError
     set_member_role(user, workspace, role)
@@ -88,7 +92,7 @@ def change_member_role(workspace, user, role):
 def remove_workspace_member(workspace, user):
     """Take a member out of the workspace; the last owner cannot be removed."""
     if member_role(user, workspace) is None:
-        raise Workspace.DoesNotExist
+        raise NotAMemberError
     if is_last_owner(user, workspace):
         raise LastOwnerError
     remove_member(user, workspace)

@@ -12,7 +12,13 @@ from .access import require_role, workspace_members
 from .forms import InviteForm, MemberRoleForm, WorkspaceSettingsForm
 from .invitations import invite, pending_invitations, revoke_invitation
 from .middleware import public_url
-from .services import LastOwnerError, change_member_role, remove_workspace_member, update_workspace_settings
+from .services import (
+    LastOwnerError,
+    NotAMemberError,
+    change_member_role,
+    remove_workspace_member,
+    update_workspace_settings,
+)
 
 
 def members(request):
@@ -61,7 +67,7 @@ def change_role(request, user_id):
         change_member_role(request.tenant, member, form.cleaned_data["role"])
     except LastOwnerError:
         messages.error(request, _("A workspace needs at least one owner: make someone else an owner first."))
-    except request.tenant.DoesNotExist:
+    except NotAMemberError:
         messages.error(request, _("%(email)s is not a member.") % {"email": member.email})
     else:
         messages.success(request, _("%(email)s's role changed.") % {"email": member.email})
@@ -77,7 +83,7 @@ def remove(request, user_id):
         remove_workspace_member(request.tenant, member)
     except LastOwnerError:
         messages.error(request, _("A workspace needs at least one owner: make someone else an owner first."))
-    except request.tenant.DoesNotExist:
+    except NotAMemberError:
         messages.error(request, _("%(email)s is not a member.") % {"email": member.email})
     else:
         messages.success(request, _("%(email)s was removed from the workspace.") % {"email": member.email})
