@@ -36,7 +36,7 @@ def smtp_inbox(settings, tmp_path):
     controller.stop()
 
 
-def wait_for_mail_to(inbox, address, timeout=10):
+def wait_for_mail_to(inbox, address, timeout=30):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for path in sorted(inbox.glob("*.eml")):
