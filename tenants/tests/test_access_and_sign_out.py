@@ -37,6 +37,8 @@ def test_blocked_user_cannot_sign_in(public_client, user_factory):
     response = public_client.post("/accounts/login/", {"login": "blocked@example.com", "password": PASSWORD})
 
     assert response.status_code == 302 and response["Location"] == "/accounts/inactive/"
+    page = public_client.get("/accounts/inactive/")
+    assert page.status_code == 200 and "заблокирована" in page.content.decode()
     assert not public_client.get("/workspaces/").wsgi_request.user.is_authenticated
 
 
