@@ -268,3 +268,18 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+
+# --- accounts and workspaces (issue 3) ----------------------------------------
+# allauth's rate limits stay at their defaults (login failures, sign-ups, codes).
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Rassylka] "
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+ACCOUNT_SESSION_REMEMBER = None  # ask ("remember me")
+# After signing in or up, people land on their list of workspaces.
+LOGIN_REDIRECT_URL = "workspaces"
+ACCOUNT_SIGNUP_REDIRECT_URL = "workspaces"
+ACCOUNT_LOGOUT_REDIRECT_URL = "/"
+# Avatar limits (the profile form refuses anything bigger, saving nothing).
+AVATAR_MAX_BYTES = 2 * 1024 * 1024
+AVATAR_MAX_PIXELS = (4000, 4000)
+# How long an invitation link to a workspace stays valid.
+INVITATION_MAX_AGE_DAYS = 7

@@ -7,6 +7,7 @@ from tenants.views import open_workspace
 urlpatterns = [
     path("", include("shared_apps.landing.urls")),
     path("accounts/", include("allauth.urls")),
+    path("", include("shared_apps.accounts.urls")),
     path("blog/", include("shared_apps.blog.urls")),
     path("console/", include("shared_apps.console.urls")),
     path("open/<slug:slug>/", open_workspace, name="open_workspace"),

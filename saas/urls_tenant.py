@@ -11,6 +11,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("handoff/", redeem, name="handoff"),
     path("u/<str:token>/", unsubscribe, name="unsubscribe"),
+    path("workspace/", include("tenants.urls_workspace")),
 ]
 
 if settings.DEBUG:

@@ -7,6 +7,7 @@ so a permission on workspace A's object 14 would also answer for B's 14.
 
 from enum import Enum
 
+from django.conf import settings
 from django.contrib.auth.models import Group
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
@@ -115,6 +116,20 @@ def workspaces_of(user):
 
     return get_objects_for_user(user, "tenants.view_workspace", with_superuser=False, accept_global_perms=False).filter(
         is_active=True
+    )
+
+
+def workspaces_overseen_by(user):
+    """The workspaces a manager may view read-only: all for the Managers group, else the chosen ones."""
+    from guardian.shortcuts import get_objects_for_user
+
+    from .models import Workspace
+
+    active = Workspace.objects.filter(is_active=True).exclude(schema_name=settings.PUBLIC_SCHEMA_NAME)
+    if is_manager(user):
+        return active
+    return get_objects_for_user(
+        user, "tenants.oversee_workspace", klass=active, with_superuser=False, accept_global_perms=False
     )
 
 

@@ -17,8 +17,11 @@ class HandoffError(Exception):
     """The token is forged, expired, reused or for another workspace."""
 
 
-def issue_handoff_url(request, user, workspace, next_path="/"):
-    """Create a single-use token and return the workspace URL that redeems it."""
+def issue_handoff_url(request, user, workspace, next_path="/", language=None):
+    """Create a single-use token and return the workspace URL that redeems it.
+
+    `language` (the public site's current one) is carried along, as cookies do not cross hosts.
+    """
     ticket = SignInHandoff.objects.create(id=uuid.uuid4(), user=user, workspace=workspace)
     token = signing.dumps({"id": str(ticket.id), "ws": workspace.pk}, salt=SALT)
     if not url_has_allowed_host_and_scheme(next_path, allowed_hosts=None) or not next_path.startswith("/"):
@@ -26,7 +29,10 @@ def issue_handoff_url(request, user, workspace, next_path="/"):
     port = request.get_port()
     default_port = "443" if request.is_secure() else "80"
     netloc = workspace.host if port == default_port else f"{workspace.host}:{port}"
-    return f"{request.scheme}://{netloc}/handoff/?" + urlencode({"token": token, "next": next_path})
+    query = {"token": token, "next": next_path}
+    if language in dict(settings.LANGUAGES):
+        query["lang"] = language
+    return f"{request.scheme}://{netloc}/handoff/?" + urlencode(query)
 
 
 def redeem_handoff(token, workspace):

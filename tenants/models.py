@@ -81,3 +81,38 @@ class ScheduleEntry(models.Model):
         verbose_name = _("schedule entry")
         verbose_name_plural = _("schedule entries")
         constraints = [models.UniqueConstraint(fields=["workspace", "mailing_id"], name="schedule_one_per_mailing")]
+
+
+class Invitation(models.Model):
+    """An owner's invitation for an email address to join a workspace with a role.
+
+    The link in the email carries a signed token naming this row; the row makes
+    the link single-use (accepted_at) and lets the owner revoke it (delete).
+    """
+
+    ROLE_CHOICES = [("owner", _("owner")), ("editor", _("editor")), ("viewer", _("viewer"))]
+
+    id = models.UUIDField(primary_key=True)
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField(_("email"))
+    role = models.CharField(_("role"), max_length=16, choices=ROLE_CHOICES)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("invited by")
+    )
+    created = models.DateTimeField(_("created"), auto_now_add=True)
+    accepted_at = models.DateTimeField(_("accepted"), null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
+        ordering = ["-created"]
+
+    def __str__(self):
+        return f"{self.email} → {self.workspace}"
+
+    @property
+    def is_pending(self):
+        return self.accepted_at is None

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils.translation import gettext_lazy as _
 
-from .access import Role, set_member_role
+from .access import Role, member_role, remove_member, set_member_role, workspace_members
 from .models import Domain, Workspace
 
 RESERVED_SLUGS = frozenset(
@@ -64,4 +64,42 @@ def ensure_public_workspace():
         defaults={"name": "Rassylka", "slug": "public"},
     )
     Domain.objects.update_or_create(domain=settings.BASE_DOMAIN, defaults={"tenant": workspace, "is_primary": True})
+    return workspace
+
+
+class LastOwnerError(Exception):
+    """A workspace must keep at least one owner."""
+
+
+class NotAMemberError(Exception):
+    """The person is not a member of this workspace."""
+
+
+def is_last_owner(user, workspace):
+    owners = [member for member, role in workspace_members(workspace) if role is Role.OWNER]
+    return owners == [user]
+
+
+def change_member_role(workspace, user, role):
+    """Give a member another role; the last owner cannot step down."""
+    if member_role(user, workspace) is None:
+        raise NotAMemberError
+    if Role(role) is not Role.OWNER and is_last_owner(user, workspace):
+        raise LastOwnerError
+    set_member_role(user, workspace, role)
+
+
+def remove_workspace_member(workspace, user):
+    """Take a member out of the workspace; the last owner cannot be removed."""
+    if member_role(user, workspace) is None:
+        raise NotAMemberError
+    if is_last_owner(user, workspace):
+        raise LastOwnerError
+    remove_member(user, workspace)
+
+
+def update_workspace_settings(workspace, *, name, time_zone):
+    workspace.name = name
+    workspace.time_zone = time_zone
+    workspace.save(update_fields=["name", "time_zone"])
     return workspace

@@ -40,6 +40,8 @@ def make_posts(count, **fields):
 def test_home_page_counts_mailings_and_unique_clients_across_workspaces(
     public_client, workspace, other_workspace, refresh_stats
 ):
+    # Browser journeys earlier in the session may have committed more (empty) workspaces.
+    workspaces_with_schemas = Workspace.objects.exclude(schema_name="public").count()
     add_clients(workspace, "ann@example.com", "Bob@Example.com", "carl@example.com")
     add_clients(other_workspace, "bob@example.com", "ANN@example.com", "dora@example.com")
     add_mailing(workspace, status="running")
@@ -53,7 +55,7 @@ def test_home_page_counts_mailings_and_unique_clients_across_workspaces(
 
     # 6 mailings; running and neither paused nor disabled: 2; emails ann, bob, carl, dora
     assert home_counts(public_client) == (6, 2, 4)
-    assert SiteStats.objects.get().workspaces == 2
+    assert SiteStats.objects.get().workspaces == workspaces_with_schemas
 
 
 def test_home_page_shows_the_counts(public_client, workspace, refresh_stats):
@@ -237,12 +239,13 @@ def test_home_page_is_in_russian_and_english(public_client):
 
 
 def test_periodic_refresh_skips_a_workspace_whose_schema_is_not_there_yet(workspace, refresh_stats):
+    workspaces_with_schemas = Workspace.objects.exclude(schema_name="public").count()
     Workspace.objects.bulk_create([Workspace(name="Half-made", slug="half-made", schema_name="ws_half_made")])
     add_mailing(workspace, status="running")
 
     refresh_stats()
 
-    assert SiteStats.objects.get().workspaces == 2
+    assert SiteStats.objects.get().workspaces == workspaces_with_schemas
     assert WorkspaceStats.objects.get(workspace=workspace).mailings_active == 1
     assert not WorkspaceStats.objects.filter(workspace__slug="half-made").exists()
 

@@ -1,0 +1,23 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from .forms import ProfileForm
+from .services import remember_language
+
+
+@login_required
+def profile(request):
+    """Public site, the signed-in user: edit their own profile."""
+    form = ProfileForm(request.POST or None, request.FILES or None, instance=request.user)
+    if request.method == "POST" and form.is_valid():
+        user = form.save()
+        translation.activate(user.language)
+        messages.success(request, _("Profile saved."))
+        return remember_language(redirect("profile"), user.language)
+    if request.method == "POST":
+        # A refused form must not leave a half-changed user on the request (e.g. in the navbar).
+        request.user.refresh_from_db()
+    return render(request, "public/accounts/profile.html", {"form": form}, status=400 if form.errors else 200)
