@@ -9,6 +9,7 @@
   const search = document.getElementById("client-search");
   const results = document.getElementById("client-results");
   const more = document.getElementById("client-more");
+  const addShown = document.getElementById("client-add-shown");
   const chosen = document.getElementById("chosen-clients");
   const count = document.getElementById("chosen-count");
   let page = 1;
@@ -62,14 +63,18 @@
       const button = document.createElement("button");
       button.type = "button";
       button.className = "list-group-item list-group-item-action d-flex justify-content-between align-items-center";
-      button.disabled = already.has(String(client.id));
-      const add = document.createElement("span");
-      add.className = "badge text-bg-primary";
-      add.textContent = labels.labelAdd;
-      button.append(describe(client), add);
+      button.dataset.clientId = client.id;
+      const badge = document.createElement("span");
+      button.append(describe(client), badge);
+      const markChosen = (isChosen) => {
+        button.disabled = isChosen;
+        badge.className = isChosen ? "badge text-bg-secondary" : "badge text-bg-primary";
+        badge.textContent = isChosen ? labels.labelChosen : labels.labelAdd;
+      };
+      markChosen(already.has(String(client.id)));
       button.addEventListener("click", () => {
         choose(client);
-        button.disabled = true;
+        markChosen(true);
       });
       results.append(button);
     }
@@ -80,6 +85,7 @@
       results.append(empty);
     }
     more.hidden = !data.has_more;
+    addShown.hidden = results.querySelectorAll("button:not(:disabled)").length === 0;
   }
 
   async function load(append) {
@@ -117,11 +123,24 @@
     page += 1;
     load(true);
   });
+  addShown.addEventListener("click", () => {
+    results.querySelectorAll("button:not(:disabled)").forEach((button) => button.click());
+    addShown.hidden = true;
+  });
   chosen.addEventListener("click", (event) => {
     const remove = event.target.closest("[data-remove]");
     if (!remove) return;
+    const id = remove.closest("li").dataset.clientId;
     remove.closest("li").remove();
     updateCount();
+    // The client can be added again from the results.
+    const button = results.querySelector(`button[data-client-id="${id}"]`);
+    if (button) {
+      button.disabled = false;
+      button.lastElementChild.className = "badge text-bg-primary";
+      button.lastElementChild.textContent = labels.labelAdd;
+      addShown.hidden = false;
+    }
   });
   document.querySelectorAll("input[name=audience]").forEach((radio) => {
     radio.addEventListener("change", () => {
