@@ -31,7 +31,7 @@ class BootstrapFormMixin:
                 widget.attrs.setdefault("class", "form-select")
             elif isinstance(widget, forms.CheckboxInput):
                 widget.attrs.setdefault("class", "form-check-input")
-            elif not isinstance(widget, forms.MultipleHiddenInput):
+            elif not isinstance(widget, forms.HiddenInput):
                 widget.attrs.setdefault("class", "form-control")
 
     def full_clean(self):
@@ -77,6 +77,43 @@ def unknown_placeholder_error(unknown):
     ) % {"names": names, "known": known_placeholders_text()}
 
 
+class ClientIdsField(forms.Field):
+    """Clients of the current workspace given as "12,57,301"; cleans to a queryset."""
+
+    widget = forms.HiddenInput
+    default_error_messages = {
+        "invalid": _("The chosen clients could not be read; choose them again."),
+        "invalid_choice": _("A chosen client no longer exists; remove it and save again."),
+    }
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        try:
+            return sorted({int(part) for part in str(value or "").split(",") if part.strip()})
+        except ValueError:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
+
+    def clean(self, value):
+        ids = super().clean(value)
+        clients = Client.objects.filter(pk__in=ids)
+        if clients.count() != len(ids):
+            raise forms.ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+        return clients
+
+    def prepare_value(self, value):
+        if isinstance(value, str):
+            return value
+        return ",".join(str(getattr(item, "pk", item)) for item in value or [])
+
+
+def parse_ids(value):
+    """The integers in a comma-separated string; junk is skipped (for re-rendering only)."""
+    return [int(part) for part in str(value or "").split(",") if part.strip().isdigit()]
+
+
 class WorkspaceDateTimeField(forms.DateTimeField):
     """A date and time typed in the workspace's time zone (activated by the view)."""
 
@@ -92,20 +129,15 @@ class MailingForm(BootstrapFormMixin, forms.ModelForm):
 
     start_at = WorkspaceDateTimeField(label=_("Start"))
     end_at = WorkspaceDateTimeField(label=_("End"))
-    # Picked through the search endpoint; posted as hidden inputs, one per id,
-    # so the page never lists every client of the workspace.
-    clients = forms.ModelMultipleChoiceField(
-        queryset=Client.objects.all(),
-        required=False,
-        widget=forms.MultipleHiddenInput,
-        label=_("Chosen clients"),
-        error_messages={"invalid_choice": _("A chosen client no longer exists; remove it and save again.")},
-    )
+    # Picked through the search endpoint and posted as one hidden field of ids,
+    # so neither the page nor the POST carries one element per client.
+    clients = ClientIdsField(label=_("Chosen clients"))
 
     class Meta:
         model = Mailing
         fields = ["name", "message", "audience", "clients", "start_at", "end_at", "periodicity"]
         widgets = {"audience": forms.RadioSelect}
+        labels = {"message": _("Message")}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -139,10 +171,4 @@ class MailingForm(BootstrapFormMixin, forms.ModelForm):
 
     def chosen_client_ids(self):
         """The ids in the form's current value (bound or initial), for re-rendering the picker."""
-        ids = []
-        for value in self["clients"].value() or []:
-            try:
-                ids.append(int(getattr(value, "pk", value)))
-            except (TypeError, ValueError):
-                continue
-        return ids
+        return parse_ids(self["clients"].value())

@@ -184,7 +184,7 @@ def test_a_client_of_another_workspace_cannot_be_chosen_as_recipient(editor_clie
             "name": "Sneaky",
             "message": make_message().pk,
             "audience": "selected",
-            "clients": [globex_objects["client"].pk],
+            "clients": str(globex_objects["client"].pk),
             "start_at": "2030-01-10T09:00",
             "end_at": "2030-01-11T09:00",
             "periodicity": "once",
@@ -203,7 +203,7 @@ def test_a_message_of_another_workspace_cannot_be_sent_by_a_mailing(editor_clien
             "name": "Sneaky",
             "message": globex_objects["message"].pk,
             "audience": "selected",
-            "clients": [make_client().pk],
+            "clients": str(make_client().pk),
             "start_at": "2030-01-10T09:00",
             "end_at": "2030-01-11T09:00",
             "periodicity": "once",
@@ -212,3 +212,31 @@ def test_a_message_of_another_workspace_cannot_be_sent_by_a_mailing(editor_clien
 
     assert response.status_code == 200
     assert "message" in response.context["form"].errors
+
+
+# --- languages -----------------------------------------------------------------------
+
+HEADINGS = {
+    "message_list": ("Сообщения", "Messages"),
+    "message_create": ("Новое сообщение", "New message"),
+    "message_edit": ("Изменение сообщения", "Edit message"),
+    "message_delete": ("Удаление сообщения", "Delete message"),
+    "mailing_list": ("Рассылки", "Mailings"),
+    "mailing_create": ("Новая рассылка", "New mailing"),
+    "mailing_edit": ("Изменение рассылки", "Edit mailing"),
+    "mailing_delete": ("Удаление рассылки", "Delete mailing"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HEADINGS))
+def test_every_page_is_in_russian_by_default_and_in_english_on_request(editor_client, make_mailing, name):
+    mailing = make_mailing()
+    objects = {"message": mailing.message, "mailing": mailing}
+    russian_heading, english_heading = HEADINGS[name]
+
+    russian = editor_client.get(object_url(name, objects)).content.decode()
+    editor_client.cookies["django_language"] = "en"
+    english = editor_client.get(object_url(name, objects)).content.decode()
+
+    assert f">{russian_heading}</h1>" in russian and 'lang="ru"' in russian
+    assert f">{english_heading}</h1>" in english and 'lang="en"' in english

@@ -1,6 +1,7 @@
 // Recipient picker for the mailing form: search-as-you-type against the
 // workspace's clients (a paginated JSON endpoint), and a list of the chosen
-// ones posted as hidden `clients` inputs. Never loads every client.
+// ones, posted as one hidden `clients` field ("12,57,301"). Never loads every
+// client, and the POST stays one field however many are chosen.
 (function () {
   "use strict";
   const picker = document.getElementById("recipient-picker");
@@ -12,12 +13,13 @@
   const addShown = document.getElementById("client-add-shown");
   const chosen = document.getElementById("chosen-clients");
   const count = document.getElementById("chosen-count");
+  const field = document.getElementById("id_clients");
   let page = 1;
   let timer = null;
   let request = 0;
 
   function chosenIds() {
-    return new Set(Array.from(chosen.querySelectorAll("input[name=clients]"), (input) => input.value));
+    return new Set(Array.from(chosen.querySelectorAll("li[data-client-id]"), (item) => item.dataset.clientId));
   }
 
   function describe(client) {
@@ -33,8 +35,10 @@
     return span;
   }
 
-  function updateCount() {
-    count.textContent = chosen.querySelectorAll("li[data-client-id]").length;
+  function updateChosen() {
+    const ids = chosenIds();
+    count.textContent = ids.size;
+    field.value = Array.from(ids).join(",");
   }
 
   function choose(client) {
@@ -42,18 +46,14 @@
     const item = document.createElement("li");
     item.className = "list-group-item d-flex justify-content-between align-items-center";
     item.dataset.clientId = client.id;
-    const input = document.createElement("input");
-    input.type = "hidden";
-    input.name = "clients";
-    input.value = client.id;
     const remove = document.createElement("button");
     remove.type = "button";
     remove.className = "btn btn-sm btn-link text-danger";
     remove.dataset.remove = "";
     remove.textContent = labels.labelRemove;
-    item.append(describe(client), input, remove);
+    item.append(describe(client), remove);
     chosen.append(item);
-    updateCount();
+    updateChosen();
   }
 
   function showResults(data, append) {
@@ -132,7 +132,7 @@
     if (!remove) return;
     const id = remove.closest("li").dataset.clientId;
     remove.closest("li").remove();
-    updateCount();
+    updateChosen();
     // The client can be added again from the results.
     const button = results.querySelector(`button[data-client-id="${id}"]`);
     if (button) {
@@ -148,5 +148,7 @@
       if (!picker.hidden && !results.childElementCount) load(false);
     });
   });
+  // Ids the page could not show (a client deleted meanwhile) are dropped here.
+  updateChosen();
   if (!picker.hidden) load(false);
 })();
