@@ -142,10 +142,14 @@ def delete_mailing(mailing):
     mailing.delete()
 
 
+def subscribed_client_count():
+    return Client.objects.filter(is_subscribed=True).count()
+
+
 def recipient_count(mailing):
     """How many clients the mailing would reach now (unsubscribed ones are skipped)."""
     if mailing.audience == Mailing.Audience.ALL:
-        return Client.objects.filter(is_subscribed=True).count()
+        return subscribed_client_count()
     return mailing.clients.filter(is_subscribed=True).count()
 
 

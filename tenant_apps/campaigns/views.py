@@ -155,6 +155,7 @@ def mailing_form_page(request, form, mailing=None):
         "mailing": mailing,
         "chosen_clients": services.clients_by_ids(form.chosen_client_ids()),
         "has_messages": Message.objects.exists(),
+        "subscribed_count": services.subscribed_client_count(),
         "time_zone": request.tenant.time_zone,
     }
     return render(request, "tenant/campaigns/mailing_form.html", context)

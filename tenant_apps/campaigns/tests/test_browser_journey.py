@@ -63,6 +63,12 @@ def test_editor_creates_a_message_and_a_mailing_and_sees_them_listed(live_site, 
 
     assert f"Journey mailing {tag}" in page.locator("h1").inner_text()
     assert f"olga-{tag}@example.com" in page.content()
+    assert f"ivan-{tag}@example.com" not in page.content()
+
+    # Paused from its page.
+    page.get_by_role("button", name="Приостановить").click()
+    assert "приостановлена" in page.locator("h1").inner_text()
+    assert page.get_by_role("button", name="Возобновить").is_visible()
     page.get_by_role("link", name="Рассылки").first.click()
     listing = page.get_by_test_id("mailing-list").inner_text()
     assert f"Journey mailing {tag}" in listing
@@ -71,3 +77,4 @@ def test_editor_creates_a_message_and_a_mailing_and_sees_them_listed(live_site, 
         mailing = Mailing.objects.get(name=f"Journey mailing {tag}")
         assert [c.email for c in mailing.clients.all()] == [f"olga-{tag}@example.com"]
         assert mailing.periodicity == "weekly"
+        assert mailing.is_paused is True

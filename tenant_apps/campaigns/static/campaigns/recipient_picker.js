@@ -127,6 +127,16 @@
     results.querySelectorAll("button:not(:disabled)").forEach((button) => button.click());
     addShown.hidden = true;
   });
+  document.getElementById("chosen-clear").addEventListener("click", () => {
+    chosen.replaceChildren();
+    updateChosen();
+    results.querySelectorAll("button[data-client-id]").forEach((button) => {
+      button.disabled = false;
+      button.lastElementChild.className = "badge text-bg-primary";
+      button.lastElementChild.textContent = labels.labelAdd;
+    });
+    addShown.hidden = results.querySelectorAll("button[data-client-id]").length === 0;
+  });
   chosen.addEventListener("click", (event) => {
     const remove = event.target.closest("[data-remove]");
     if (!remove) return;
