@@ -9,6 +9,7 @@ from .models import Mailing, Message
 from .rendering import PLACEHOLDERS, unknown_placeholders
 
 DATETIME_INPUT_FORMAT = "%Y-%m-%dT%H:%M"
+MAX_ID = 2**63
 
 
 def as_placeholders(names):
@@ -92,9 +93,13 @@ class ClientIdsField(forms.Field):
 
     def to_python(self, value):
         try:
-            return sorted({int(part) for part in str(value or "").split(",") if part.strip()})
+            ids = sorted({int(part) for part in str(value or "").split(",") if part.strip()})
         except ValueError:
-            raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
+            ids = [0]
+        # Out of the id column's range, PostgreSQL would fail the whole query.
+        if ids and not (0 < ids[0] and ids[-1] < MAX_ID):
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return ids
 
     def clean(self, value):
         ids = super().clean(value)

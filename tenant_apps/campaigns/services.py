@@ -105,6 +105,23 @@ def send_test_message(message, user, host):
 # --- mailings ----------------------------------------------------------------
 
 
+# Set by the engine (status), by managers (disabled_by_manager) and by the
+# pause buttons (is_paused), never by the mailing form.
+OWNED_ELSEWHERE = ("status", "is_paused", "disabled_by_manager")
+
+
+def take_fields_owned_elsewhere(mailing):
+    """Lock the mailing's row and copy in what the engine and managers own.
+
+    The object in hand was read at the start of the request; meanwhile the
+    engine may have moved the status or a manager disabled the mailing. A
+    plain save() writes every column, so those values must be the current ones.
+    """
+    current = Mailing.objects.select_for_update().only(*OWNED_ELSEWHERE).get(pk=mailing.pk)
+    for field in OWNED_ELSEWHERE:
+        setattr(mailing, field, getattr(current, field))
+
+
 def save_mailing(form):
     """Save a valid MailingForm; returns the mailing.
 
@@ -114,9 +131,11 @@ def save_mailing(form):
     again and marks it running when it sends.
     """
     mailing = form.save(commit=False)
-    if mailing.status == Mailing.Status.COMPLETED and mailing.end_at > timezone.now():
-        mailing.status = Mailing.Status.CREATED
     with transaction.atomic():
+        if mailing.pk:
+            take_fields_owned_elsewhere(mailing)
+        if mailing.status == Mailing.Status.COMPLETED and mailing.end_at > timezone.now():
+            mailing.status = Mailing.Status.CREATED
         mailing.save()
         if mailing.audience == Mailing.Audience.ALL:
             mailing.clients.clear()
@@ -125,13 +144,17 @@ def save_mailing(form):
     return mailing
 
 
+@transaction.atomic
 def pause_mailing(mailing):
+    take_fields_owned_elsewhere(mailing)
     mailing.is_paused = True
     mailing.save()
 
 
+@transaction.atomic
 def resume_mailing(mailing):
     """Resume a paused mailing, unless a manager has disabled it."""
+    take_fields_owned_elsewhere(mailing)
     if mailing.disabled_by_manager:
         raise MailingActionRefused(_("A manager has disabled this mailing; it cannot be resumed."))
     mailing.is_paused = False

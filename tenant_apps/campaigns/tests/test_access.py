@@ -240,3 +240,10 @@ def test_every_page_is_in_russian_by_default_and_in_english_on_request(editor_cl
 
     assert f">{russian_heading}</h1>" in russian and 'lang="ru"' in russian
     assert f">{english_heading}</h1>" in english and 'lang="en"' in english
+
+
+@pytest.mark.parametrize("name", ["message_detail", "message_edit", "mailing_detail", "mailing_edit"])
+def test_ids_out_of_range_are_not_found(editor_client, name):
+    response = editor_client.get(reverse(f"campaigns:{name}", args=[10**30]))
+
+    assert response.status_code == 404

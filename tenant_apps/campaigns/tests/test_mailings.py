@@ -169,12 +169,15 @@ def test_thousands_of_chosen_clients_fit_in_one_post_field(editor_client, make_m
     assert Mailing.objects.get(name="Winter news").clients.count() == 1500
 
 
-def test_garbled_client_ids_are_a_clear_error(editor_client, make_message, make_client):
+@pytest.mark.parametrize("garbled", ["{pk},x", "{pk},-3", "{pk},99999999999999999999", "{pk};{pk}"])
+def test_garbled_client_ids_are_a_clear_error(editor_client, make_message, make_client, garbled):
     editor_client.cookies["django_language"] = "en"
+    clients = garbled.format(pk=make_client().pk)
 
-    response = editor_client.post(url("mailing_create"), form_data(make_message(), clients=f"{make_client().pk},x"))
+    response = editor_client.post(url("mailing_create"), form_data(make_message(), clients=clients))
 
     assert errors_of(response)["clients"] == ["The chosen clients could not be read; choose them again."]
+    assert not Mailing.objects.filter(name="Winter news").exists()
 
 
 def test_delete_asks_for_confirmation_then_deletes(editor_client, make_mailing):
@@ -436,3 +439,39 @@ def test_client_search_is_paginated_and_limited(editor_client, make_client):
     assert [c["email"] for c in third["results"]] == [f"paged-{n}@example.com" for n in range(40, 45)]
     assert third["has_more"] is False
     assert nonsense["page"] == 1
+
+
+def test_saving_a_form_read_before_the_engine_or_a_manager_acted_keeps_their_changes(
+    in_workspace, make_mailing, make_client
+):
+    from tenant_apps.campaigns import services
+    from tenant_apps.campaigns.forms import MailingForm
+
+    mailing = make_mailing(audience="all")
+    make_client()
+    form = MailingForm(form_data(mailing.message, audience="all", name="Edited"), instance=mailing)
+    assert form.is_valid(), form.errors
+    Mailing.objects.filter(pk=mailing.pk).update(status="running", is_paused=True, disabled_by_manager=True)
+
+    services.save_mailing(form)
+
+    mailing.refresh_from_db()
+    assert (mailing.name, mailing.status, mailing.is_paused, mailing.disabled_by_manager) == (
+        "Edited",
+        "running",
+        True,
+        True,
+    )
+
+
+def test_resume_checks_the_current_manager_decision_not_the_one_read_earlier(in_workspace, make_mailing):
+    from tenant_apps.campaigns import services
+
+    mailing = make_mailing(status="running", is_paused=True)
+    Mailing.objects.filter(pk=mailing.pk).update(disabled_by_manager=True)  # a manager, meanwhile
+
+    with pytest.raises(services.MailingActionRefused):
+        services.resume_mailing(mailing)
+
+    mailing.refresh_from_db()
+    assert mailing.is_paused is True
