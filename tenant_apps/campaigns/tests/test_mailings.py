@@ -304,6 +304,21 @@ def test_same_input_means_different_instants_in_different_workspace_zones(
     assert utc.start_at - moscow.start_at == datetime(2030, 1, 1, 3, tzinfo=UTC) - datetime(2030, 1, 1, tzinfo=UTC)
 
 
+def test_a_time_that_does_not_exist_in_the_workspace_zone_is_a_form_error(
+    editor_client, workspace, make_message, make_client
+):
+    workspace.time_zone = "America/New_York"  # clocks jump from 02:00 to 03:00 on 10 March 2030
+    workspace.save()
+
+    response = editor_client.post(
+        url("mailing_create"),
+        form_data(make_message(), start_at="2030-03-10T02:30", end_at="2030-03-11T09:00", clients=[make_client().pk]),
+    )
+
+    assert "start_at" in errors_of(response)
+    assert not Mailing.objects.filter(name="Winter news").exists()
+
+
 # --- status, pause, manager's disable ------------------------------------------------
 
 
