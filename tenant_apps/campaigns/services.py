@@ -6,6 +6,7 @@ post_save signal, so mailings are always saved with `.save()` here.
 
 from datetime import timedelta
 
+from django.core.cache import cache
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.db.models import Count, ProtectedError, Q
@@ -24,10 +25,13 @@ from .rendering import render_for_client
 CLIENT_SEARCH_PAGE_SIZE = 20
 CLIENT_SEARCH_MAX_PAGE = 50
 REPORT_DAYS = 30
+# Tests go to the sender only, but each costs the provider a message.
+TEST_SENDS_PER_WINDOW = 5
+TEST_SEND_WINDOW_SECONDS = 600
 
 
-class MailingActionRefused(Exception):
-    """The workspace may not do this to the mailing; the message says why."""
+class ActionRefused(Exception):
+    """The workspace may not do this now; the message says why."""
 
 
 # --- dashboard ---------------------------------------------------------------
@@ -73,7 +77,7 @@ def delete_message(message):
         message.delete()
     except ProtectedError as error:
         names = ", ".join(sorted(str(mailing) for mailing in error.protected_objects))
-        raise MailingActionRefused(
+        raise ActionRefused(
             _("This message is used by mailings (%(names)s): delete or change them first.") % {"names": names}
         ) from error
 
@@ -93,8 +97,20 @@ def render_preview(message, user, host):
     return render_for_client(message.subject, message.body_text, message.body_html, **sample_values(user, host))
 
 
+def take_test_send_slot(user):
+    """Count a test send; False once `user` used up the window's allowance (fixed window, in the cache)."""
+    key = f"campaigns:test-sends:{user.pk}"
+    cache.add(key, 0, TEST_SEND_WINDOW_SECONDS)
+    return cache.incr(key) <= TEST_SENDS_PER_WINDOW
+
+
 def send_test_message(message, user, host):
     """Queue the message, rendered for `user`, to `user`'s own address (sent after commit)."""
+    if not take_test_send_slot(user):
+        raise ActionRefused(
+            _("You have sent %(count)s tests in the last %(minutes)s minutes; please wait a little.")
+            % {"count": TEST_SENDS_PER_WINDOW, "minutes": TEST_SEND_WINDOW_SECONDS // 60}
+        )
     subject, text, html = render_preview(message, user, host)
     email = EmailMultiAlternatives(subject=_("[Test] %(subject)s") % {"subject": subject}, body=text, to=[user.email])
     if html:
@@ -156,7 +172,7 @@ def resume_mailing(mailing):
     """Resume a paused mailing, unless a manager has disabled it."""
     take_fields_owned_elsewhere(mailing)
     if mailing.disabled_by_manager:
-        raise MailingActionRefused(_("A manager has disabled this mailing; it cannot be resumed."))
+        raise ActionRefused(_("A manager has disabled this mailing; it cannot be resumed."))
     mailing.is_paused = False
     mailing.save()
 

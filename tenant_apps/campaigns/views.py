@@ -110,7 +110,7 @@ def message_delete(request, pk):
     if request.method == "POST":
         try:
             services.delete_message(message)
-        except services.MailingActionRefused as refusal:
+        except services.ActionRefused as refusal:
             messages.error(request, str(refusal))
             return redirect("campaigns:message_detail", pk=pk)
         messages.success(request, _("Message deleted."))
@@ -124,8 +124,12 @@ def message_send_test(request, pk):
     """Queue the message to the current user's own address. Owner, editor."""
     require_role(request, edit=True)
     message = get_object_or_404(Message, pk=pk)
-    services.send_test_message(message, request.user, request.tenant.host)
-    messages.success(request, _("A test email to %(email)s is queued.") % {"email": request.user.email})
+    try:
+        services.send_test_message(message, request.user, request.tenant.host)
+    except services.ActionRefused as refusal:
+        messages.error(request, str(refusal))
+    else:
+        messages.success(request, _("A test email to %(email)s is queued.") % {"email": request.user.email})
     return redirect("campaigns:message_detail", pk=pk)
 
 
@@ -231,7 +235,7 @@ def mailing_resume(request, pk):
     mailing = get_object_or_404(Mailing, pk=pk)
     try:
         services.resume_mailing(mailing)
-    except services.MailingActionRefused as refusal:
+    except services.ActionRefused as refusal:
         messages.error(request, str(refusal))
     else:
         messages.success(request, _("Mailing resumed."))

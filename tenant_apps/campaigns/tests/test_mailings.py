@@ -481,7 +481,7 @@ def test_resume_checks_the_current_manager_decision_not_the_one_read_earlier(in_
     mailing = make_mailing(status="running", is_paused=True)
     Mailing.objects.filter(pk=mailing.pk).update(disabled_by_manager=True)  # a manager, meanwhile
 
-    with pytest.raises(services.MailingActionRefused):
+    with pytest.raises(services.ActionRefused):
         services.resume_mailing(mailing)
 
     mailing.refresh_from_db()

@@ -52,3 +52,22 @@ def test_test_send_is_a_post_only_action(editor_client, make_message):
     response = editor_client.get(send_test_url(message))
 
     assert response.status_code == 405
+
+
+def test_test_sends_are_limited_per_user_so_a_stuck_button_cannot_flood_the_provider(
+    editor_client, make_message, smtp_inbox, django_capture_on_commit_callbacks
+):
+    from tenant_apps.campaigns.services import TEST_SENDS_PER_WINDOW
+
+    message = make_message()
+    editor_client.cookies["django_language"] = "en"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        for _ in range(TEST_SENDS_PER_WINDOW):
+            editor_client.post(send_test_url(message))
+        refused = editor_client.post(send_test_url(message), follow=True)
+
+    assert len(smtp_inbox.envelopes) == TEST_SENDS_PER_WINDOW
+    flashes = [str(m) for m in refused.context["messages"]]
+    assert flashes[-1] == "You have sent 5 tests in the last 10 minutes; please wait a little."
+    assert flashes.count(flashes[-1]) == 1
