@@ -1,6 +1,8 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from .html import sanitize_html
+
 
 class Message(models.Model):
     subject = models.CharField(_("subject"), max_length=255)
@@ -16,6 +18,11 @@ class Message(models.Model):
 
     def __str__(self):
         return self.subject
+
+    def save(self, *args, **kwargs):
+        # Whatever path saves a message, its HTML never keeps anything executable.
+        self.body_html = sanitize_html(self.body_html)
+        super().save(*args, **kwargs)
 
 
 class Mailing(models.Model):
@@ -56,3 +63,12 @@ class Mailing(models.Model):
 
     def __str__(self):
         return self.name
+
+    @property
+    def is_active(self):
+        """Sending now or between runs: running, and neither paused nor disabled."""
+        return self.status == self.Status.RUNNING and not self.is_paused and not self.disabled_by_manager
+
+    @property
+    def can_be_resumed(self):
+        return self.is_paused and not self.disabled_by_manager
