@@ -1,0 +1,66 @@
+"""Building the bytes of one campaign message, fast.
+
+The stdlib `email` package spends more time on a message than sending it
+takes; campaign messages have one fixed shape (text, or text + HTML, UTF-8),
+so they are written directly: headers RFC 2047-encoded when not ASCII,
+bodies base64 (safe for any line length and any alphabet).
+"""
+
+import base64
+import uuid
+from email.header import Header
+from email.utils import formataddr, formatdate, parseaddr
+
+LINE = b"\r\n"
+
+
+def encode_header(value):
+    try:
+        value.encode("ascii")
+    except UnicodeEncodeError:
+        return Header(value, "utf-8", maxlinelen=998).encode()
+    return value
+
+
+def format_from(from_email):
+    name, address = parseaddr(from_email)
+    return formataddr((name, address), charset="utf-8") if name else address
+
+
+def envelope_address(from_email):
+    return parseaddr(from_email)[1]
+
+
+def _part(content_type, text):
+    return (
+        f"Content-Type: {content_type}; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n".encode()
+        + base64.encodebytes(text.encode("utf-8")).replace(b"\n", LINE)
+    )
+
+
+def build_message(*, from_header, to, subject, text, html="", headers=None, msgid_domain="localhost"):
+    """The RFC 5322 bytes of one message (CRLF line ends)."""
+    lines = [
+        f"From: {from_header}",
+        f"To: {to}",
+        f"Subject: {encode_header(subject)}",
+        f"Date: {formatdate(usegmt=True)}",
+        f"Message-ID: <{uuid.uuid4().hex}@{msgid_domain}>",
+        "MIME-Version: 1.0",
+    ]
+    for name, value in (headers or {}).items():
+        lines.append(f"{name}: {encode_header(value)}")
+    head = "\r\n".join(lines).encode("utf-8") + LINE
+    if not html:
+        return head + _part("text/plain", text)
+    boundary = f"=_{uuid.uuid4().hex}"
+    sep = f"--{boundary}\r\n".encode()
+    return (
+        head
+        + f'Content-Type: multipart/alternative; boundary="{boundary}"\r\n\r\n'.encode()
+        + sep
+        + _part("text/plain", text)
+        + sep
+        + _part("text/html", html)
+        + f"--{boundary}--\r\n".encode()
+    )
