@@ -8,18 +8,23 @@ bodies base64 (safe for any line length and any alphabet).
 
 import base64
 import uuid
-from email.header import Header
 from email.utils import formataddr, formatdate, parseaddr
 
 LINE = b"\r\n"
 
 
 def encode_header(value):
-    try:
-        value.encode("ascii")
-    except UnicodeEncodeError:
-        return Header(value, "utf-8", maxlinelen=998).encode()
-    return value
+    """RFC 2047 base64 encoded-words (folded) for a non-ASCII header value."""
+    if value.isascii():
+        return value
+    data, words, start = value.encode("utf-8"), [], 0
+    while start < len(data):
+        end = min(start + 39, len(data))  # 39 bytes → 52 base64 chars: "Subject: " + a word fits in 78
+        while end < len(data) and data[end] & 0xC0 == 0x80:  # never split a character
+            end -= 1
+        words.append(f"=?utf-8?b?{base64.b64encode(data[start:end]).decode()}?=")
+        start = end
+    return "\r\n ".join(words)
 
 
 def format_from(from_email):

@@ -333,6 +333,7 @@ def send_batch(ctx, batch, *, sender, breaker, journal, me, probe, summary, on_p
 
     for index, claimed in enumerate(batch):
         now = timezone.now()
+        must_flush = False
         if claimed.id in recovered:  # sent by a worker that died before writing it down
             stamp, code, response = recovered[claimed.id]
             at = datetime.fromtimestamp(stamp, tz=UTC)
@@ -343,8 +344,7 @@ def send_batch(ctx, batch, *, sender, breaker, journal, me, probe, summary, on_p
             outcome = sender.send(ctx.envelope_from, claimed.email, ctx.message_for(claimed))
             at = timezone.now()
             sent_any = True
-            if outcome.kind == SENT:
-                journal.record(claimed.id, at, outcome.code, outcome.response)
+            must_flush = outcome.kind == SENT and not journal.record(claimed.id, at, outcome.code, outcome.response)
             if outcome.kind == TEMPORARY:
                 failures_seen = True
                 tripped = breaker.record_failure(probe=probe)
@@ -357,7 +357,7 @@ def send_batch(ctx, batch, *, sender, breaker, journal, me, probe, summary, on_p
                 # Hand the rest back untouched: no retry is burnt while the provider is sick.
                 results.extend(Result(c.id, PENDING) for c in batch[index + 1 :])
                 break
-        if time.monotonic() - flushed_at > settings.DELIVERY_FLUSH_SECONDS:
+        if must_flush or time.monotonic() - flushed_at > settings.DELIVERY_FLUSH_SECONDS:
             flush()
             renew_claims(pending_ids[index + 1 :], me, timezone.now())
     flush()

@@ -9,12 +9,14 @@ never reused). Every network call has a timeout. Each send returns an
 for good (5xx), with the server's code and text.
 """
 
+import re
 import smtplib
 import socket
 import ssl
 import time
 from dataclasses import dataclass
 
+DOT_AT_LINE_START = re.compile(rb"(?m)^\.")
 SENT = "sent"
 TEMPORARY = "temporary"
 PERMANENT = "permanent"
@@ -108,8 +110,14 @@ class SmtpSender:
 
     @staticmethod
     def _transaction(conn, envelope_from, recipient, message_bytes):
-        """MAIL, RCPT, DATA as smtplib.sendmail does, keeping the server's final reply for the log."""
+        """MAIL, RCPT, DATA as smtplib.sendmail does, keeping the server's final reply for the log.
+
+        With PIPELINING (RFC 2920) the three commands go out in one write and
+        the message in a second: two round trips per message instead of four.
+        """
         conn.ehlo_or_helo_if_needed()
+        if conn.does_esmtp and conn.has_extn("pipelining") and envelope_from.isascii() and recipient.isascii():
+            return SmtpSender._pipelined(conn, envelope_from, recipient, message_bytes)
         code, text = conn.mail(envelope_from)
         if code != 250:
             raise smtplib.SMTPSenderRefused(code, text, envelope_from)
@@ -117,6 +125,26 @@ class SmtpSender:
         if code not in (250, 251):
             raise smtplib.SMTPRecipientsRefused({recipient: (code, text)})
         code, text = conn.data(message_bytes)
+        if code != 250:
+            raise smtplib.SMTPDataError(code, text)
+        return code, text
+
+    @staticmethod
+    def _pipelined(conn, envelope_from, recipient, message_bytes):
+        conn.send(f"MAIL FROM:<{envelope_from}>\r\nRCPT TO:<{recipient}>\r\nDATA\r\n")
+        mail, rcpt, data = conn.getreply(), conn.getreply(), conn.getreply()
+        # The first refusal is the reason; the connection is closed after any of them.
+        if mail[0] != 250:
+            raise smtplib.SMTPSenderRefused(mail[0], mail[1], envelope_from)
+        if rcpt[0] not in (250, 251):
+            raise smtplib.SMTPRecipientsRefused({recipient: rcpt})
+        if data[0] != 354:
+            raise smtplib.SMTPDataError(*data)
+        body = DOT_AT_LINE_START.sub(b"..", message_bytes)
+        if not body.endswith(b"\r\n"):
+            body += b"\r\n"
+        conn.send(body + b".\r\n")
+        code, text = conn.getreply()
         if code != 250:
             raise smtplib.SMTPDataError(code, text)
         return code, text
