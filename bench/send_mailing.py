@@ -246,6 +246,7 @@ def main():
     parser.add_argument("count", type=int, nargs="?", default=20_000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--skip-postoffice", action="store_true")
+    parser.add_argument("--postoffice-processes", type=int, help="default: --workers (5 threads each)")
     parser.add_argument("--engine-worker", nargs=2)
     parser.add_argument("--smtplib-worker", nargs=2, type=int)
     parser.add_argument("--postoffice-worker", nargs=2, type=int)

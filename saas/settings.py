@@ -278,7 +278,7 @@ DELIVERY_SMTP_TIMEOUT = env.float("DELIVERY_SMTP_TIMEOUT", default=10.0)
 # A reused connection idle longer than this is checked with NOOP before sending.
 DELIVERY_SMTP_IDLE_CHECK = env.float("DELIVERY_SMTP_IDLE_CHECK", default=30.0)
 # Deliveries claimed per batch (one claim query and one bookkeeping write per batch).
-DELIVERY_BATCH_SIZE = env.int("DELIVERY_BATCH_SIZE", default=200)
+DELIVERY_BATCH_SIZE = env.int("DELIVERY_BATCH_SIZE", default=500)
 # Bookkeeping is also flushed (and the claim renewed) when a batch runs this long.
 DELIVERY_FLUSH_SECONDS = env.float("DELIVERY_FLUSH_SECONDS", default=5.0)
 # A claim older than this is taken back from a worker that died (seconds).

@@ -105,14 +105,15 @@ def worker_sender():
 def create_deliveries(run, mailing):
     """One pending delivery per subscribed recipient, in one INSERT … SELECT; safe to repeat."""
     audience = ""
-    params = {"run": run.pk}
+    params = {"run": run.pk, "now": run.started_at or timezone.now()}
     if mailing.audience == mailing.Audience.SELECTED:
         through = mailing.clients.through._meta.db_table
         audience = f'AND c.id IN (SELECT client_id FROM "{through}" WHERE mailing_id = %(mailing)s)'  # noqa: S608
         params["mailing"] = mailing.pk
     sql = f"""
-        INSERT INTO delivery_delivery (run_id, client_id, email, status, attempt_count, claimed_by, last_response)
-        SELECT %(run)s, c.id, c.email, 'pending', 0, '', ''
+        INSERT INTO delivery_delivery
+            (run_id, client_id, email, status, attempt_count, next_attempt_at, claimed_by, last_response)
+        SELECT %(run)s, c.id, c.email, 'pending', 0, %(now)s, '', ''
         FROM audience_client c
         WHERE c.is_subscribed {audience}
         ON CONFLICT (run_id, client_id) DO NOTHING
@@ -124,14 +125,16 @@ def create_deliveries(run, mailing):
 
 # --- claiming -----------------------------------------------------------------------------
 
+# A pending delivery always has next_attempt_at (its first attempt is due when
+# the run starts), so "what is sendable" is one range of delivery_claim_idx:
+# the scan stops after `limit` rows however big the run is. Claims of dead
+# workers ("sending", claimed long ago) are taken by a second, small query.
 CLAIM_SQL = """
 WITH picked AS (
     SELECT id, status AS was FROM delivery_delivery
-    WHERE run_id = %(run)s AND (
-        (status = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= %(now)s))
-        OR (status = 'sending' AND claimed_at < %(stale)s)
-    )
-    ORDER BY id
+    WHERE run_id = %(run)s AND {where}
+      AND EXISTS (SELECT 1 FROM delivery_run r JOIN campaigns_mailing m ON m.id = r.mailing_id
+                  WHERE r.id = %(run)s AND r.status = 'sending' AND NOT m.is_paused AND NOT m.disabled_by_manager)
     LIMIT %(limit)s
     FOR UPDATE SKIP LOCKED
 ), claimed AS (
@@ -144,6 +147,8 @@ SELECT claimed.id, claimed.client_id, claimed.email, claimed.attempt_count, clai
 FROM claimed LEFT JOIN audience_client c ON c.id = claimed.client_id
 ORDER BY claimed.id
 """
+CLAIM_PENDING_SQL = CLAIM_SQL.format(where="status = 'pending' AND next_attempt_at <= %(now)s")
+CLAIM_STALE_SQL = CLAIM_SQL.format(where="status = 'sending' AND claimed_at < %(stale)s")
 
 
 @dataclass(slots=True)
@@ -160,9 +165,14 @@ class Claimed:
 def claim_batch(run, me, limit, now):
     """Take up to `limit` sendable deliveries of the run for this worker (one statement)."""
     stale = now - timedelta(seconds=settings.DELIVERY_CLAIM_TIMEOUT)
+    params = {"run": run.pk, "now": now, "stale": stale, "limit": limit, "me": me}
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(CLAIM_SQL, {"run": run.pk, "now": now, "stale": stale, "limit": limit, "me": me})
-        return [Claimed(*row) for row in cursor.fetchall()]
+        cursor.execute(CLAIM_PENDING_SQL, params)
+        claimed = [Claimed(*row) for row in cursor.fetchall()]
+        if len(claimed) < limit:
+            cursor.execute(CLAIM_STALE_SQL, {**params, "limit": limit - len(claimed)})
+            claimed += [Claimed(*row) for row in cursor.fetchall()]
+        return claimed
 
 
 def renew_claims(ids, me, now):
@@ -171,19 +181,30 @@ def renew_claims(ids, me, now):
 
 # --- recording results, a batch at a time -------------------------------------------------
 
+# One statement per batch: the deliveries' new states, and the attempts of those
+# this worker still held (a claim taken back meanwhile is recorded by its new holder).
 RECORD_SQL = """
-UPDATE delivery_delivery d SET
-    status = v.status,
-    attempt_count = d.attempt_count + v.tried,
-    next_attempt_at = v.next_at,
-    finished_at = v.finished_at,
-    last_response = CASE WHEN v.tried > 0 OR v.status <> 'pending' THEN v.response ELSE d.last_response END,
-    claimed_by = '',
-    claimed_at = NULL
-FROM unnest(%s::bigint[], %s::varchar[], %s::int[], %s::timestamptz[], %s::timestamptz[], %s::text[])
-    AS v(id, status, tried, next_at, finished_at, response)
-WHERE d.id = v.id AND d.claimed_by = %s AND d.status = 'sending'
-RETURNING d.id
+WITH updated AS (
+    UPDATE delivery_delivery d SET
+        status = v.status,
+        attempt_count = d.attempt_count + v.tried,
+        next_attempt_at = v.next_at,
+        finished_at = v.finished_at,
+        last_response = CASE WHEN v.tried > 0 OR v.status <> 'pending' THEN v.response ELSE d.last_response END,
+        claimed_by = '',
+        claimed_at = NULL
+    FROM unnest(%(ids)s::bigint[], %(statuses)s::varchar[], %(tried)s::int[], %(next_at)s::timestamptz[],
+                %(finished_at)s::timestamptz[], %(responses)s::text[])
+        AS v(id, status, tried, next_at, finished_at, response)
+    WHERE d.id = v.id AND d.claimed_by = %(me)s AND d.status = 'sending'
+    RETURNING d.id
+)
+INSERT INTO delivery_attempt (delivery_id, at, status, smtp_code, response, permanent)
+SELECT a.delivery_id, a.at, a.status, a.smtp_code, a.response, a.permanent
+FROM unnest(%(a_ids)s::bigint[], %(a_at)s::timestamptz[], %(a_status)s::varchar[], %(a_code)s::int[],
+            %(a_response)s::text[], %(a_permanent)s::boolean[])
+    AS a(delivery_id, at, status, smtp_code, response, permanent)
+WHERE a.delivery_id IN (SELECT id FROM updated)
 """
 
 
@@ -191,34 +212,40 @@ RETURNING d.id
 class Result:
     delivery_id: int
     status: str
-    tried: int = 0  # 1 when the server was asked (an Attempt row is written)
+    tried: int = 0  # 1 when the server was asked (an attempt is logged)
     next_at: datetime | None = None
     finished_at: datetime | None = None
     response: str = ""
-    attempt: Attempt | None = None
+    attempt: tuple | None = None  # (at, status, smtp_code, response, permanent)
 
 
 def write_results(results, me, journal):
-    """One UPDATE for the deliveries and one INSERT for the attempts; returns the ids written.
-
-    A delivery whose claim was taken back meanwhile (this worker was too
-    slow) is not written: the worker that holds it now records it.
-    """
+    """Write a batch's results in one statement (deliveries updated, attempts inserted)."""
     if not results:
-        return set()
-    columns = list(
-        zip(
-            *((r.delivery_id, r.status, r.tried, r.next_at, r.finished_at, r.response) for r in results),
-            strict=True,
-        )
+        journal.settle()
+        return
+    attempts = [(r.delivery_id, *r.attempt) for r in results if r.attempt is not None]
+    a_ids, a_at, a_status, a_code, a_response, a_permanent = (
+        (list(c) for c in zip(*attempts, strict=True)) if (attempts) else ([], [], [], [], [], [])
     )
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute(RECORD_SQL, [list(c) for c in columns] + [me])
-            written = {row[0] for row in cursor.fetchall()}
-        Attempt.objects.bulk_create([r.attempt for r in results if r.attempt is not None and r.delivery_id in written])
+    params = {
+        "ids": [r.delivery_id for r in results],
+        "statuses": [r.status for r in results],
+        "tried": [r.tried for r in results],
+        "next_at": [r.next_at for r in results],
+        "finished_at": [r.finished_at for r in results],
+        "responses": [r.response for r in results],
+        "me": me,
+        "a_ids": a_ids,
+        "a_at": a_at,
+        "a_status": a_status,
+        "a_code": a_code,
+        "a_response": a_response,
+        "a_permanent": a_permanent,
+    }
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(RECORD_SQL, params)
     journal.forget([r.delivery_id for r in results if r.status == DELIVERED])
-    return written
 
 
 def retry_delay(attempts):
@@ -231,13 +258,12 @@ def retry_delay(attempts):
 def result_for(claimed, outcome, at, deadline):
     """Turn one send outcome into the delivery's next state and its Attempt row."""
     response = f"{outcome.code} {outcome.response}".strip() if outcome.code else outcome.response
-    attempt = Attempt(
-        delivery_id=claimed.id,
-        at=at,
-        status=Attempt.Status.SUCCESS if outcome.kind == SENT else Attempt.Status.FAILURE,
-        smtp_code=outcome.code if outcome.code and outcome.code > 0 else None,
-        response=response[:2000],
-        permanent=outcome.kind == PERMANENT,
+    attempt = (
+        at,
+        Attempt.Status.SUCCESS if outcome.kind == SENT else Attempt.Status.FAILURE,
+        outcome.code if outcome.code and outcome.code > 0 else None,
+        response[:2000],
+        outcome.kind == PERMANENT,
     )
     result = Result(claimed.id, DELIVERED, tried=1, finished_at=at, response=response[:2000], attempt=attempt)
     if outcome.kind == PERMANENT:
@@ -355,7 +381,7 @@ def send_batch(ctx, batch, *, sender, breaker, journal, me, probe, summary, on_p
             if tripped:
                 log.warning("circuit breaker open for %s after: %s", ctx.schema, outcome.response)
                 # Hand the rest back untouched: no retry is burnt while the provider is sick.
-                results.extend(Result(c.id, PENDING) for c in batch[index + 1 :])
+                results.extend(Result(c.id, PENDING, next_at=at) for c in batch[index + 1 :])
                 break
         if must_flush or time.monotonic() - flushed_at > settings.DELIVERY_FLUSH_SECONDS:
             flush()
@@ -422,17 +448,16 @@ def process_run(run, workspace, *, budget=None, sender=None, on_progress=None):
         now = timezone.now()
         if run.deadline <= now:
             expire_run(run, now)
-        if not mailing_is_active(run):
-            progress.state = "done" if finish_run_if_complete(run, now) else "paused"
-            return progress
         permit = breaker.permit()
         if not permit.allowed:
             progress.state, progress.wake_at = "waiting", now + timedelta(seconds=permit.wait)
             return progress
         batch = claim_batch(run, me, 1 if permit.probe else settings.DELIVERY_BATCH_SIZE, now)
-        if not batch:
+        if not batch:  # nothing sendable, or the mailing was paused (the claim checks it)
             if finish_run_if_complete(run, now):
                 progress.state = "done"
+            elif not mailing_is_active(run):
+                progress.state = "paused"
             else:
                 progress.wake_at, busy = wake_time(run, now)
                 progress.state = "busy" if busy else "waiting"
