@@ -7,7 +7,9 @@ bodies base64 (safe for any line length and any alphabet).
 """
 
 import base64
-import uuid
+import binascii
+import os
+import time
 from email.utils import formataddr, formatdate, parseaddr
 
 LINE = b"\r\n"
@@ -36,10 +38,26 @@ def envelope_address(from_email):
     return parseaddr(from_email)[1]
 
 
+_date = [0, ""]
+
+
+def date_header():
+    """The Date value, formatted once per second (a campaign sends thousands a second)."""
+    now = int(time.time())
+    if _date[0] != now:
+        _date[:] = [now, formatdate(now, usegmt=True)]
+    return _date[1]
+
+
+def _base64_body(text):
+    encoded = binascii.b2a_base64(text.encode("utf-8"), newline=False)
+    return b"\r\n".join(encoded[i : i + 76] for i in range(0, len(encoded), 76)) + b"\r\n"
+
+
 def _part(content_type, text):
     return (
         f"Content-Type: {content_type}; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n".encode()
-        + base64.encodebytes(text.encode("utf-8")).replace(b"\n", LINE)
+        + _base64_body(text)
     )
 
 
@@ -49,8 +67,8 @@ def build_message(*, from_header, to, subject, text, html="", headers=None, msgi
         f"From: {from_header}",
         f"To: {to}",
         f"Subject: {encode_header(subject)}",
-        f"Date: {formatdate(usegmt=True)}",
-        f"Message-ID: <{uuid.uuid4().hex}@{msgid_domain}>",
+        f"Date: {date_header()}",
+        f"Message-ID: <{os.urandom(16).hex()}@{msgid_domain}>",
         "MIME-Version: 1.0",
     ]
     for name, value in (headers or {}).items():
@@ -58,7 +76,7 @@ def build_message(*, from_header, to, subject, text, html="", headers=None, msgi
     head = "\r\n".join(lines).encode("utf-8") + LINE
     if not html:
         return head + _part("text/plain", text)
-    boundary = f"=_{uuid.uuid4().hex}"
+    boundary = f"=_{os.urandom(12).hex()}"
     sep = f"--{boundary}\r\n".encode()
     return (
         head

@@ -31,9 +31,15 @@ def _redis():
     return get_redis_connection("default")
 
 
+def resp_command(*parts):
+    """A Redis command in the wire protocol (what redis-py's packer builds, without its overhead)."""
+    return b"*%d\r\n" % len(parts) + b"".join(b"$%d\r\n%s\r\n" % (len(part), part) for part in parts)
+
+
 class SentJournal:
     def __init__(self, schema_name, run_id):
         self.key = f"rassylka:delivery:journal:{schema_name}:{run_id}"
+        self._key_bytes = self.key.encode()
         self.redis = _redis()
         self._conn = None
         self._unread = 0
@@ -47,7 +53,9 @@ class SentJournal:
                 return True
             if self._conn is None:
                 self._conn = self.redis.connection_pool.get_connection()
-            self._conn.send_command("HSET", self.key, delivery_id, value, check_health=False)
+            self._conn.send_packed_command(
+                [resp_command(b"HSET", self._key_bytes, b"%d" % delivery_id, value.encode())]
+            )
             self._unread += 1
             return True
         except Exception:  # noqa: BLE001 - the caller falls back to writing the database at once

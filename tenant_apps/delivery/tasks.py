@@ -7,6 +7,7 @@ connection's schema is left over from whatever ran before in this thread.
 import logging
 
 from django.conf import settings
+from django.core.cache import cache
 from django_tenants.utils import schema_context
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
@@ -62,6 +63,16 @@ def send_run(schema_name, run_id):
     if progress.state == "budget":
         send_run(schema_name, run_id)
     elif progress.state == "waiting" and progress.wake_at is not None:
-        send_run.schedule((schema_name, run_id), eta=progress.wake_at)
+        # Every worker of the run reaches this point; one wake-up per time is enough.
+        wake_key = f"delivery:wake:{schema_name}:{run_id}:{int(progress.wake_at.timestamp())}"
+        if cache.add(wake_key, 1, timeout=int(settings.DELIVERY_RETRY_MAX_DELAY + 3600)):
+            resume_run.schedule((schema_name, run_id), eta=progress.wake_at)
+
+
+@db_task()
+def resume_run(schema_name, run_id):
+    """Put the run's workers back on it when its retries fall due or the breaker lets them."""
+    for _ in range(max(settings.DELIVERY_WORKERS_PER_RUN, 1)):
+        send_run(schema_name, run_id)
     # "busy": the workers holding the rest finish the run; a dead one is
     # found again by the watchdog entry in the schedule index.

@@ -292,7 +292,8 @@ def test_a_stale_claim_is_taken_back_and_a_journalled_send_is_not_repeated(
     dead = engine.claim_batch(run, "dead-worker", 3, timezone.now())
     # The dead worker had sent the first message (journalled) before it was killed.
     journal = engine.SentJournal(connection.schema_name, run.pk)
-    journal.record(dead[0].id, timezone.now(), 250, "2.0.0 Ok: queued as DEAD")
+    assert journal.record(dead[0].id, timezone.now(), 250, "2.0.0 Ok: queued as DEAD")
+    journal.settle()
 
     assert engine.process_run(run, in_workspace).state == "busy"
     with time_machine.travel(timezone.now() + dt.timedelta(seconds=61)):
@@ -310,3 +311,18 @@ def test_backoff_grows_exponentially_with_jitter_and_a_cap(settings, attempts, l
     settings.DELIVERY_RETRY_BASE, settings.DELIVERY_RETRY_MAX_DELAY, settings.DELIVERY_RETRY_JITTER = 60, 3600, 0.2
     delays = {engine.retry_delay(attempts) for _ in range(50)}
     assert all(low <= d <= high for d in delays) and len(delays) > 1
+
+
+def test_the_sent_journal_round_trips_through_redis(db):
+    journal = engine.SentJournal("ws_journal_test", 1)
+    at = timezone.now()
+    assert journal.record(7, at, 250, "2.0.0 Ok: queued as X|Y")
+    assert journal.record(8, at, 250, "2.0.0 Ok")
+    journal.settle()
+    found = journal.lookup([7, 8, 9])
+    assert set(found) == {7, 8} and found[7][1:] == (250, "2.0.0 Ok: queued as X|Y")
+    assert abs(found[7][0] - at.timestamp()) < 1e-3
+    journal.forget([7])
+    assert set(journal.lookup([7, 8])) == {8}
+    journal.drop()
+    assert journal.lookup([8]) == {}

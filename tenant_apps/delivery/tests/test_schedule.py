@@ -162,3 +162,21 @@ def test_the_ticks_query_count_does_not_grow_with_the_number_of_workspaces(db):
     assert with_two[1] == 2 and with_twenty[1] == 20, "one task per due mailing"
     assert with_two[0] == with_twenty[0] <= 2  # the UPDATE … RETURNING (and entering the public schema)
     assert ScheduleEntry.objects.filter(next_run_at__lte=timezone.now()).count() == 0, "leased, not handed out again"
+
+
+def test_chosen_clients_saved_after_the_run_started_still_get_it(
+    in_workspace, engine_settings, smtp_server, make_mailing, django_capture_on_commit_callbacks
+):
+    """A form outside a transaction: the mailing is saved (and its run starts), then its chosen clients."""
+    engine_settings(smtp_server.port)
+    with django_capture_on_commit_callbacks(execute=True):
+        mailing = make_mailing(3, audience="selected")  # nobody chosen yet: the run starts empty
+    assert smtp_server.recipients == []
+
+    with django_capture_on_commit_callbacks(execute=True):
+        mailing.clients.add(*mailing.subscribed_clients[:2])
+
+    assert sorted(smtp_server.recipients) == sorted(c.email for c in mailing.subscribed_clients[:2])
+    assert Run.objects.get(mailing=mailing).status == Run.Status.DONE
+    mailing.refresh_from_db()
+    assert mailing.status == Mailing.Status.COMPLETED
