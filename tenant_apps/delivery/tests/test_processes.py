@@ -149,3 +149,39 @@ def test_start_sched_exits_non_zero_for_an_unknown_workspace_or_mailing(workspac
     out, err = unknown_mailing.communicate(timeout=60)
     assert unknown_mailing.returncode != 0
     assert f"No mailing 987654 in the workspace '{workspace.slug}'" in err
+
+
+def test_a_real_huey_consumer_sends_a_queued_mailing(committed_workspace, smtp_server, django_db_blocker):
+    from huey.contrib.djhuey import HUEY
+
+    from tenant_apps.delivery.tasks import run_due_mailing
+
+    with django_db_blocker.unblock():
+        mailing = committed_workspace.make(20)
+    HUEY.flush()  # nothing left over from other tests
+    HUEY.immediate = False
+    try:
+        run_due_mailing(committed_workspace.schema_name, mailing.pk)  # what the tick or a save enqueues
+    finally:
+        HUEY.immediate = True
+    consumer = subprocess.Popen(
+        [sys.executable, "manage.py", "run_huey", "--workers", "2", "--quiet"],
+        cwd=ROOT,
+        # the project's own settings (the test settings run huey in immediate mode, which a consumer refuses)
+        env=child_env(smtp_server.port, DJANGO_SETTINGS_MODULE="saas.settings", DEBUG=1),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while len(smtp_server.recipients) < 20 and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        consumer.send_signal(signal.SIGINT)
+        _out, err = consumer.communicate(timeout=30)
+        HUEY.flush()
+
+    assert sorted(smtp_server.recipients) == sorted(f"p{i}@example.com" for i in range(20)), err[-2000:]
+    statuses, successes = delivery_log(django_db_blocker, committed_workspace)
+    assert statuses == {"sent": 20} and set(successes.values()) == {1}

@@ -180,3 +180,20 @@ def test_chosen_clients_saved_after_the_run_started_still_get_it(
     assert Run.objects.get(mailing=mailing).status == Run.Status.DONE
     mailing.refresh_from_db()
     assert mailing.status == Mailing.Status.COMPLETED
+
+
+def test_tasks_enter_their_schema_whatever_the_connection_was_left_in(
+    in_workspace, other_workspace, engine_settings, smtp_server, make_mailing
+):
+    from tenant_apps.delivery.tasks import run_due_mailing
+
+    engine_settings(smtp_server.port)
+    mailing = make_mailing(3)
+    connection.set_tenant(other_workspace)  # left over from whatever ran before in this thread
+
+    run_due_mailing(in_workspace.schema_name, mailing.pk)
+
+    assert len(smtp_server.recipients) == 3
+    assert connection.schema_name == other_workspace.schema_name, "and the connection is given back as it was"
+    connection.set_tenant(in_workspace)
+    assert Run.objects.get(mailing=mailing).status == Run.Status.DONE
