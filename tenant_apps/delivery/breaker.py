@@ -65,7 +65,7 @@ class CircuitBreaker:
         if failures >= self.threshold:
             self._trip(escalate=False)
             return True
-        return False
+        return cache.get(self.k_open_until) is not None  # another worker opened it meanwhile
 
     def record_success(self):
         cache.delete_many([self.k_failures, self.k_open_until, self.k_cooldown, self.k_probe])

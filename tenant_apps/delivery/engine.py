@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Min, Q
 from django.utils import timezone
 
 from tenant_apps.campaigns.rendering import render_for_client
@@ -360,6 +361,9 @@ def send_batch(ctx, batch, *, sender, breaker, journal, me, probe, summary, on_p
     for index, claimed in enumerate(batch):
         now = timezone.now()
         must_flush = False
+        if now >= deadline:  # the mailing ended mid-batch: nothing more goes out
+            results.extend(Result(c.id, PENDING, next_at=now) for c in batch[index:])
+            break
         if claimed.id in recovered:  # sent by a worker that died before writing it down
             stamp, code, response = recovered[claimed.id]
             at = datetime.fromtimestamp(stamp, tz=UTC)
@@ -399,9 +403,14 @@ def mailing_is_active(run):
 
 
 def expire_run(run, now):
-    """The deadline passed: what was not delivered has failed."""
+    """The deadline passed: what was not delivered has failed.
+
+    Deliveries a live worker still holds are left to it (it stops at the
+    deadline and hands them back, so the next call fails them).
+    """
     message = "the mailing ended before this message could be delivered"
-    Delivery.objects.filter(run=run, status__in=[PENDING, SENDING]).update(
+    stale = now - timedelta(seconds=settings.DELIVERY_CLAIM_TIMEOUT)
+    Delivery.objects.filter(run=run).filter(Q(status=PENDING) | Q(status=SENDING, claimed_at__lt=stale)).update(
         status=FAILED, finished_at=now, last_response=message, claimed_by="", claimed_at=None
     )
 
@@ -422,8 +431,6 @@ def finish_run_if_complete(run, now):
 
 def wake_time(run, now):
     """When something of the run becomes sendable again, and whether others hold claims."""
-    from django.db.models import Min, Q
-
     agg = Delivery.objects.filter(run=run).aggregate(
         retry=Min("next_attempt_at", filter=Q(status=PENDING)),
         claimed=Min("claimed_at", filter=Q(status=SENDING)),

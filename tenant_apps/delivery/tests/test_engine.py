@@ -326,3 +326,28 @@ def test_the_sent_journal_round_trips_through_redis(db):
     assert set(journal.lookup([7, 8])) == {8}
     journal.drop()
     assert journal.lookup([8]) == {}
+
+
+def test_nothing_goes_out_after_the_mailings_end(in_workspace, engine_settings, smtp_server, make_mailing):
+    engine_settings(smtp_server.port)
+    end = timezone.now() + dt.timedelta(minutes=10)
+    mailing = make_mailing(4, end=end)
+    (run,) = services.prepare_due_runs(mailing, workspace=in_workspace)
+
+    with time_machine.travel(end + dt.timedelta(seconds=1)):
+        progress = engine.process_run(run, in_workspace)
+
+    assert smtp_server.recipients == [] and progress.state == "done"
+    assert statuses(run) == {"failed": 4}
+    assert all("ended" in r for r in Delivery.objects.filter(run=run).values_list("last_response", flat=True))
+    assert not Attempt.objects.filter(delivery__run=run).exists(), "no attempt was made"
+
+
+def test_a_breaker_opened_by_another_worker_stops_this_one_at_its_next_failure(in_workspace, engine_settings):
+    engine_settings(1)
+    mine = CircuitBreaker("shared-test", threshold=5, cooldown=10, max_cooldown=100)
+    theirs = CircuitBreaker("shared-test", threshold=5, cooldown=10, max_cooldown=100)
+    for _ in range(5):
+        theirs.record_failure()
+    assert mine.state() == "open"
+    assert mine.record_failure() is True
