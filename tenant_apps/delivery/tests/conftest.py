@@ -75,8 +75,10 @@ def smtp_sink():
         return sink
 
     yield start
-    for sink in sinks:
-        sink.stop()
+    for sink in sinks:  # stop every one, even if stopping another failed
+        if sink.process.poll() is None:
+            sink.process.kill()
+            sink.process.wait(5)
 
 
 class Recorder:
