@@ -283,3 +283,32 @@ AVATAR_MAX_BYTES = 2 * 1024 * 1024
 AVATAR_MAX_PIXELS = (4000, 4000)
 # How long an invitation link to a workspace stays valid.
 INVITATION_MAX_AGE_DAYS = 7
+
+# --- delivery engine (issue 5: sending, scheduler, start_sched) -----------------
+# The campaign provider; defaults to EMAIL_URL (the transactional mail server).
+DELIVERY_EMAIL = env.email_url("DELIVERY_EMAIL_URL") if env.str("DELIVERY_EMAIL_URL", default="") else EMAIL_CONFIG
+DELIVERY_FROM_EMAIL = env.str("DELIVERY_FROM_EMAIL", default=DEFAULT_FROM_EMAIL)
+# Seconds before any single call to the provider (connect, command, data) gives up.
+DELIVERY_SMTP_TIMEOUT = env.float("DELIVERY_SMTP_TIMEOUT", default=10.0)
+# A reused connection idle longer than this is checked with NOOP before sending.
+DELIVERY_SMTP_IDLE_CHECK = env.float("DELIVERY_SMTP_IDLE_CHECK", default=30.0)
+# Deliveries claimed per batch (one claim query and one bookkeeping write per batch).
+DELIVERY_BATCH_SIZE = env.int("DELIVERY_BATCH_SIZE", default=500)
+# Bookkeeping is also flushed (and the claim renewed) when a batch runs this long.
+DELIVERY_FLUSH_SECONDS = env.float("DELIVERY_FLUSH_SECONDS", default=5.0)
+# A claim older than this is taken back from a worker that died (seconds).
+DELIVERY_CLAIM_TIMEOUT = env.float("DELIVERY_CLAIM_TIMEOUT", default=120.0)
+# Temporary failures: retry after base * 2**(attempt-1) seconds (capped), ±jitter, within the deadline.
+DELIVERY_RETRY_BASE = env.float("DELIVERY_RETRY_BASE", default=60.0)
+DELIVERY_RETRY_MAX_DELAY = env.float("DELIVERY_RETRY_MAX_DELAY", default=3600.0)
+DELIVERY_RETRY_JITTER = env.float("DELIVERY_RETRY_JITTER", default=0.2)
+DELIVERY_MAX_ATTEMPTS = env.int("DELIVERY_MAX_ATTEMPTS", default=8)
+# Circuit breaker per workspace: this many temporary failures in a row open it for the cooldown
+# (doubling up to the maximum while the probe keeps failing).
+DELIVERY_BREAKER_THRESHOLD = env.int("DELIVERY_BREAKER_THRESHOLD", default=10)
+DELIVERY_BREAKER_COOLDOWN = env.float("DELIVERY_BREAKER_COOLDOWN", default=30.0)
+DELIVERY_BREAKER_MAX_COOLDOWN = env.float("DELIVERY_BREAKER_MAX_COOLDOWN", default=600.0)
+# huey tasks started per run, so several consumer workers share a big run.
+DELIVERY_WORKERS_PER_RUN = env.int("DELIVERY_WORKERS_PER_RUN", default=2)
+# The tick leases a due schedule entry for this long; an unfinished run is looked at again this often.
+DELIVERY_WATCHDOG_SECONDS = env.float("DELIVERY_WATCHDOG_SECONDS", default=300.0)

@@ -108,7 +108,7 @@ def test_a_mailing_change_is_not_seen_before_commit(public_client, workspace, dj
         add_mailing(workspace, status="running")
 
     assert home_counts(public_client) == (0, 0, 0)
-    assert len(callbacks) == 1
+    assert any("mailing_changed" in c.__qualname__ for c in callbacks), "the recount waits for the commit"
 
 
 def test_active_mailing_count_comes_from_redis_on_the_second_request(public_client, workspace):

@@ -1,0 +1,196 @@
+"""The mail provider adapter: hands pre-built messages to an SMTP server.
+
+It knows nothing about the ORM. One `SmtpSender` keeps one connection open
+and reuses it for every message; after any error the connection is closed
+and the next message opens a fresh one (a connection in an unknown state is
+never reused). Every network call has a timeout. Each send returns an
+`Outcome` that says whether the message was accepted, failed for now
+(timeouts, disconnects, refused connections, 4xx: worth retrying) or failed
+for good (5xx), with the server's code and text.
+"""
+
+import re
+import smtplib
+import socket
+import ssl
+import time
+from dataclasses import dataclass
+
+DOT_AT_LINE_START = re.compile(rb"(?m)^\.")
+SENT = "sent"
+TEMPORARY = "temporary"
+PERMANENT = "permanent"
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    kind: str  # SENT, TEMPORARY or PERMANENT
+    code: int | None
+    response: str
+    # True when the failure says nothing about this recipient but about the
+    # provider (connection refused, timeout, disconnect, 421): the circuit
+    # breaker counts these.
+    provider_fault: bool = False
+
+    @property
+    def sent(self):
+        return self.kind == SENT
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    host: str
+    port: int
+    username: str = ""
+    password: str = ""
+    use_tls: bool = False
+    use_ssl: bool = False
+    timeout: float = 10.0
+    local_hostname: str | None = None
+    idle_check: float = 30.0
+
+    @classmethod
+    def from_email_settings(cls, config, *, timeout, idle_check=30.0, local_hostname=None):
+        """From a django-environ email_url() dict (EMAIL_HOST, EMAIL_PORT, ...)."""
+        return cls(
+            host=config.get("EMAIL_HOST") or "localhost",
+            port=int(config.get("EMAIL_PORT") or 25),
+            username=config.get("EMAIL_HOST_USER") or "",
+            password=config.get("EMAIL_HOST_PASSWORD") or "",
+            use_tls=bool(config.get("EMAIL_USE_TLS")),
+            use_ssl=bool(config.get("EMAIL_USE_SSL")),
+            timeout=timeout,
+            idle_check=idle_check,
+            local_hostname=local_hostname,
+        )
+
+
+def classify_code(code, text):
+    """An SMTP reply code → Outcome: 4xx temporary, 5xx permanent, anything else temporary."""
+    text = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
+    if code is not None and 500 <= code < 600:
+        return Outcome(PERMANENT, code, text)
+    # 421 means the service is going away: a provider fault, not the recipient's.
+    return Outcome(TEMPORARY, code if code and code > 0 else None, text, provider_fault=code in (421, -1, None))
+
+
+def classify_exception(exc):
+    """The Outcome of an exception raised while talking to the server."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        code, text = next(iter(exc.recipients.values()), (None, str(exc)))
+        return classify_code(code, text)
+    if isinstance(exc, smtplib.SMTPResponseException):  # SenderRefused, DataError, ConnectError, ...
+        return classify_code(exc.smtp_code, exc.smtp_error)
+    if isinstance(exc, (TimeoutError, socket.timeout)):
+        return Outcome(TEMPORARY, None, f"timeout: {exc or 'no answer in time'}", provider_fault=True)
+    if isinstance(exc, (smtplib.SMTPException, OSError, ssl.SSLError)):
+        # disconnects, refused connections, garbage that smtplib cannot parse
+        return Outcome(TEMPORARY, None, f"{type(exc).__name__}: {exc}", provider_fault=True)
+    raise exc
+
+
+class SmtpSender:
+    """One reused SMTP connection; not thread-safe (one per worker thread)."""
+
+    def __init__(self, config):
+        self.config = config
+        self._conn = None
+        self._last_used = 0.0
+
+    def send(self, envelope_from, recipient, message_bytes):
+        """Send one pre-built message to one recipient; never raises for SMTP/network errors."""
+        try:
+            conn = self._connection()
+            code, text = self._transaction(conn, envelope_from, recipient, message_bytes)
+        except Exception as exc:  # noqa: BLE001 - classified below; unknown errors re-raise there
+            self.close()
+            return classify_exception(exc)
+        self._last_used = time.monotonic()
+        return Outcome(SENT, code, text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text))
+
+    @staticmethod
+    def _transaction(conn, envelope_from, recipient, message_bytes):
+        """MAIL, RCPT, DATA as smtplib.sendmail does, keeping the server's final reply for the log.
+
+        With PIPELINING (RFC 2920) the three commands go out in one write and
+        the message in a second: two round trips per message instead of four.
+        """
+        conn.ehlo_or_helo_if_needed()
+        if conn.does_esmtp and conn.has_extn("pipelining") and envelope_from.isascii() and recipient.isascii():
+            return SmtpSender._pipelined(conn, envelope_from, recipient, message_bytes)
+        code, text = conn.mail(envelope_from)
+        if code != 250:
+            raise smtplib.SMTPSenderRefused(code, text, envelope_from)
+        code, text = conn.rcpt(recipient)
+        if code not in (250, 251):
+            raise smtplib.SMTPRecipientsRefused({recipient: (code, text)})
+        code, text = conn.data(message_bytes)
+        if code != 250:
+            raise smtplib.SMTPDataError(code, text)
+        return code, text
+
+    @staticmethod
+    def _pipelined(conn, envelope_from, recipient, message_bytes):
+        conn.send(f"MAIL FROM:<{envelope_from}>\r\nRCPT TO:<{recipient}>\r\nDATA\r\n")
+        mail, rcpt, data = conn.getreply(), conn.getreply(), conn.getreply()
+        # The first refusal is the reason; the connection is closed after any of them.
+        if mail[0] != 250:
+            raise smtplib.SMTPSenderRefused(mail[0], mail[1], envelope_from)
+        if rcpt[0] not in (250, 251):
+            raise smtplib.SMTPRecipientsRefused({recipient: rcpt})
+        if data[0] != 354:
+            raise smtplib.SMTPDataError(*data)
+        body = DOT_AT_LINE_START.sub(b"..", message_bytes)
+        if not body.endswith(b"\r\n"):
+            body += b"\r\n"
+        conn.send(body + b".\r\n")
+        code, text = conn.getreply()
+        if code != 250:
+            raise smtplib.SMTPDataError(code, text)
+        return code, text
+
+    def close(self):
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        try:
+            conn.quit()
+        except Exception:  # noqa: BLE001, S110 - the connection is being thrown away anyway
+            try:
+                conn.close()
+            except Exception:  # noqa: BLE001, S110
+                pass
+
+    def _connection(self):
+        if self._conn is not None and time.monotonic() - self._last_used > self.config.idle_check:
+            # The server may have dropped an idle connection: check before trusting it.
+            try:
+                code, _text = self._conn.noop()
+                if code != 250:
+                    self.close()
+            except Exception:  # noqa: BLE001
+                self.close()
+        if self._conn is None:
+            self._conn = self._open()
+        return self._conn
+
+    def _open(self):
+        cfg = self.config
+        cls = smtplib.SMTP_SSL if cfg.use_ssl else smtplib.SMTP
+        conn = cls(cfg.host, cfg.port, local_hostname=cfg.local_hostname, timeout=cfg.timeout)
+        try:
+            if cfg.use_tls:
+                conn.starttls(context=ssl.create_default_context())
+            if cfg.username:
+                conn.login(cfg.username, cfg.password)
+        except Exception:
+            conn.close()
+            raise
+        self._last_used = time.monotonic()
+        return conn
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

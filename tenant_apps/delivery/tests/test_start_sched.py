@@ -1,0 +1,70 @@
+"""`manage.py start_sched` in this process: the summary, not-due mailings, --all, bad arguments."""
+
+import datetime as dt
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+
+
+def start_sched(**options):
+    out, err = StringIO(), StringIO()
+    call_command("start_sched", no_progress=False, stdout=out, stderr=err, **options)
+    return out.getvalue(), err.getvalue()
+
+
+def test_it_sends_the_workspaces_due_mailings_with_a_progress_bar_and_a_summary(
+    in_workspace, engine_settings, smtp_server, make_mailing
+):
+    engine_settings(smtp_server.port)
+    make_mailing(5)
+
+    out, err = start_sched(tenant=in_workspace.slug)
+
+    assert len(smtp_server.recipients) == 5
+    assert "sent: 5, failed: 0, retried: 0, skipped: 0" in out
+    assert "5/5" in err and "msg" in err, "tqdm progress bar"
+
+
+def test_it_reports_failures_and_retries_in_the_summary(in_workspace, engine_settings, smtp_sink, make_mailing):
+    refusing = smtp_sink("-f", "MAIL")
+    engine_settings(refusing.port)
+    make_mailing(3)
+
+    out, _err = start_sched(tenant=in_workspace.slug, max_wait=0)
+
+    assert "sent: 0, failed: 3, retried: 0" in out
+
+
+def test_a_mailing_that_is_not_due_says_when_it_runs(in_workspace, engine_settings, smtp_server, make_mailing):
+    engine_settings(smtp_server.port)
+    start = timezone.now() + dt.timedelta(days=2)
+    mailing = make_mailing(2, start=start, end=start + dt.timedelta(days=1))
+
+    out, _err = start_sched(tenant=in_workspace.slug, mailing=mailing.pk)
+
+    assert "not due (next run at" in out and "sent: 0" in out
+    assert smtp_server.recipients == []
+
+
+def test_all_covers_every_workspace(in_workspace, other_workspace, engine_settings, smtp_server, make_mailing):
+    engine_settings(smtp_server.port)
+    make_mailing(2)
+
+    out, _err = start_sched(all=True)
+
+    assert len(smtp_server.recipients) == 2 and "sent: 2" in out
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"tenant": "no-such-workspace"}, "No workspace with the address 'no-such-workspace'."),
+        ({"tenant": "acme", "mailing": 987654}, "No mailing 987654 in the workspace 'acme'."),
+        ({"all": True, "mailing": 1}, "--mailing needs --tenant."),
+    ],
+)
+def test_bad_arguments_are_clear_errors(workspace, options, message):
+    with pytest.raises(CommandError, match=message.replace(".", r"\.")):
+        start_sched(**options)
