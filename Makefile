@@ -15,7 +15,7 @@ run: $(VENV)/.installed
 	$(PY) -m saas.dev
 
 test: $(VENV)/.installed
-	@command -v chromium >/dev/null || echo "Browser tests need Debian's chromium: sudo apt-get install -y chromium"
+	bin/system-deps
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed
