@@ -46,3 +46,15 @@ def test_check_deploy_is_clean_with_production_settings():
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+def test_collectstatic_with_production_storage_serves_bootstrap(tmp_path):
+    """The manifest storage refuses a file that references a missing one (e.g. a source map)."""
+    env = PRODUCTION_ENV | {"STATIC_ROOT": str(tmp_path)}
+
+    result = run_manage(["collectstatic", "--noinput", "-v0"], env)
+
+    assert result.returncode == 0, result.stderr[-2000:]
+    manifest = (tmp_path / "staticfiles.json").read_text()
+    assert "vendor/bootstrap-5.3.8/bootstrap.min.css" in manifest
+    assert "vendor/chartjs-4.5.1/chart.umd.min.js" in manifest
