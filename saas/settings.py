@@ -283,3 +283,11 @@ AVATAR_MAX_BYTES = 2 * 1024 * 1024
 AVATAR_MAX_PIXELS = (4000, 4000)
 # How long an invitation link to a workspace stays valid.
 INVITATION_MAX_AGE_DAYS = 7
+
+# --- polish: per-request time zone, saved language, import recovery ----------
+# Dates show in the workspace's zone on its host, in the user's zone on the
+# public site (tenants.middleware.TimeZoneMiddleware); needs request.user.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+    "tenants.middleware.TimeZoneMiddleware",
+)
