@@ -65,6 +65,9 @@ def manage(*args, check=True):
 
 
 def stop_on_sigterm(signum, frame):
+    # `make` passes a SIGTERM on to this script too: the second one must not
+    # interrupt the clean-up the first one started.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     raise KeyboardInterrupt
 
 
@@ -100,6 +103,7 @@ def main():
             time.sleep(0.5)
         say("A process stopped; stopping the rest")
     except KeyboardInterrupt:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C would cut the clean-up short
         say("Stopping")
     finally:
         stop(children)

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.urls import include, path
 
+from shared_apps.accounts.views import set_language
 from tenant_apps.delivery.views import unsubscribe
 from tenants.views import redeem
 
@@ -8,6 +9,7 @@ urlpatterns = [
     path("", include("tenant_apps.campaigns.urls")),
     path("clients/", include("tenant_apps.audience.urls")),
     path("delivery/", include("tenant_apps.delivery.urls")),
+    path("i18n/setlang/", set_language, name="set_language"),  # also saves the profile's language
     path("i18n/", include("django.conf.urls.i18n")),
     path("handoff/", redeem, name="handoff"),
     path("u/<str:token>/", unsubscribe, name="unsubscribe"),

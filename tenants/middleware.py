@@ -1,6 +1,9 @@
+import zoneinfo
+
 from django.conf import settings
 from django.http import Http404, HttpResponseRedirect
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import urlencode
 from django_tenants.middleware.main import TenantMainMiddleware
 
@@ -53,3 +56,38 @@ class WorkspaceAccessMiddleware:
         if request.workspace_role is None:
             raise Http404
         return self.get_response(request)
+
+
+def zone_or_none(name):
+    """The ZoneInfo of a stored zone name, or None when the name is empty or unknown."""
+    try:
+        return zoneinfo.ZoneInfo(name) if name else None
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def request_time_zone(request):
+    """Workspace hosts show times in the workspace's zone; the public site in the signed-in user's."""
+    workspace = getattr(request, "tenant", None)
+    if workspace is not None and not workspace.is_public:
+        return zone_or_none(workspace.time_zone)
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        return zone_or_none(user.time_zone)
+    return None
+
+
+class TimeZoneMiddleware:
+    """Renders every page's dates in the zone of its reader (see request_time_zone).
+
+    Anonymous visitors and unknown zone names get settings.TIME_ZONE. The
+    zone is overridden only for this request, so nothing leaks into the next
+    one served by the same thread.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        with timezone.override(request_time_zone(request)):
+            return self.get_response(request)

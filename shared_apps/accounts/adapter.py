@@ -1,13 +1,21 @@
+from types import SimpleNamespace
+
 from allauth.account.adapter import DefaultAccountAdapter
+from django.conf import settings
 
 from saas.mail import queue_email
 
 from .services import remember_language
 
+SITE_NAME = "Rassylka"
+
 
 class AccountAdapter(DefaultAccountAdapter):
     def send_mail(self, template_prefix, email, context):
         """Render the allauth email as usual, but send it through the queue."""
+        # allauth's own send_mail adds `current_site`; its templates greet with
+        # its name ("Hello from …!"), which was empty without it.
+        context = {"email": email, "current_site": site_identity(), **context}
         message = self.render_mail(template_prefix, email, context)
         queue_email(message)
 
@@ -15,3 +23,8 @@ class AccountAdapter(DefaultAccountAdapter):
         """Signing in switches the interface to the language chosen in the profile."""
         response = super().post_login(request, user, **kwargs)
         return remember_language(response, user.language)
+
+
+def site_identity():
+    """What allauth's email templates call the site: the product's name and the public domain."""
+    return SimpleNamespace(name=SITE_NAME, domain=settings.BASE_DOMAIN)

@@ -50,3 +50,10 @@ def remember_language(response, language):
         samesite=settings.LANGUAGE_COOKIE_SAMESITE,
     )
     return response
+
+
+def save_language(user, language):
+    """Keep a supported interface language in the profile; anything else changes nothing."""
+    if language in dict(settings.LANGUAGES) and language != user.language:
+        user.language = language
+        user.save(update_fields=["language"])

@@ -79,11 +79,21 @@ class ImportJob(models.Model):
     created = models.DateTimeField(_("uploaded"), auto_now_add=True)
     started_at = models.DateTimeField(_("started"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    # Set when a worker takes the job and after every batch: a running job
+    # whose heartbeat is old lost its worker and is resumed (recovery.py).
+    heartbeat = models.DateTimeField(_("last progress"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
 
     class Meta:
         verbose_name = _("client import")
         verbose_name_plural = _("client imports")
         ordering = ["-created"]
+        indexes = [
+            # The periodic recovery looks only at unfinished jobs, in every schema.
+            models.Index(
+                fields=["status"], name="importjob_unfinished", condition=models.Q(status__in=["pending", "running"])
+            ),
+        ]
 
     def __str__(self):
         return self.file_name

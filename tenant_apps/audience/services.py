@@ -6,11 +6,12 @@ request (the import task, the benchmark) enter it with `schema_context`.
 
 import csv
 import io
+from datetime import timedelta
 
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q, Value
+from django.db.models import F, Q, Value
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -143,6 +144,15 @@ REASON_NAME_TOO_LONG = gettext_noop("the name is longer than %(max)s characters"
 REASON_NUL = gettext_noop("contains a NUL character")
 
 MESSAGE_CRASHED = gettext_noop("The import stopped because of an internal error; the rows before it were imported.")
+MESSAGE_INTERRUPTED = gettext_noop(
+    "The import was interrupted too many times; the rows before the interruption were imported."
+)
+
+# A running import saves a heartbeat after every batch (a fraction of a
+# second); one silent for this long lost its worker and is resumed.
+IMPORT_STALE_AFTER = timedelta(minutes=5)
+# Resumes of one job before it is given up (the file may be what kills the worker).
+MAX_IMPORT_ATTEMPTS = 3
 
 validate_email = EmailValidator()
 
@@ -295,15 +305,40 @@ def create_import_job(uploaded_file, uploaded_by=""):
     )
 
 
+def claim_import(job_id):
+    """Take a job for running, or None when another worker has it or it is finished.
+
+    A pending job is free; so is a running one whose heartbeat is older than
+    IMPORT_STALE_AFTER (its worker died). One conditional UPDATE decides, so
+    two workers never run the same job at once.
+    """
+    now = timezone.now()
+    lost_worker = Q(status=ImportJob.Status.RUNNING) & (
+        Q(heartbeat__lt=now - IMPORT_STALE_AFTER) | Q(heartbeat__isnull=True)
+    )
+    claimed = (
+        ImportJob.objects.filter(pk=job_id)
+        .filter(Q(status=ImportJob.Status.PENDING) | lost_worker)
+        .update(status=ImportJob.Status.RUNNING, heartbeat=now, attempts=F("attempts") + 1)
+    )
+    return ImportJob.objects.get(pk=job_id) if claimed else None
+
+
 def run_import(job):
     """Import a job's file into the current schema, saving progress after every batch.
 
     Good rows are imported and bad ones reported with their line numbers; an
     email already in the workspace changes nothing and counts as already
-    there, so importing the same file again changes nothing.
+    there, so importing the same file again changes nothing. A job whose
+    worker died part-way continues after its last saved batch.
     """
-    job.status, job.started_at = ImportJob.Status.RUNNING, timezone.now()
-    job.save(update_fields=["status", "started_at"])
+    now = timezone.now()
+    job.status, job.started_at, job.heartbeat = ImportJob.Status.RUNNING, job.started_at or now, now
+    job.save(update_fields=["status", "started_at", "heartbeat"])
+    if job.attempts > MAX_IMPORT_ATTEMPTS:
+        # The file itself may be what kills the worker; stop trying.
+        finish(job, ImportJob.Status.FAILED, [MESSAGE_INTERRUPTED, {}])
+        return job
     try:
         import_rows(job)
     except ImportRefused as refusal:
@@ -325,24 +360,47 @@ def import_rows(job):
     job.total_rows = len(rows)
     job.save(update_fields=["encoding", "total_rows"])
     first_line_of = {}  # lower(email) -> line where the file first had it
-    for start in range(0, len(rows), BATCH_SIZE):
+    # Rows before processed_rows were imported, counted and reported by an
+    # earlier, interrupted run (each batch commits with its counts); they
+    # are only read again to know their emails for the duplicate check.
+    for line, cells in rows[: job.processed_rows]:
+        check_row(line, cells, positions, header_length, first_line_of)
+    for start in range(job.processed_rows, len(rows), BATCH_SIZE):
         batch = []
         for line, cells in rows[start : start + BATCH_SIZE]:
-            values, reason, params = clean_row(cells, positions, header_length)
-            if values is not None:
-                key = values["email"].lower()
-                if key in first_line_of:
-                    reason, params = REASON_DUPLICATE, {"line": first_line_of[key]}
-                else:
-                    first_line_of[key] = line
-                    batch.append(values)
-                    continue
-            record_error(job, line, reason, params, cells, positions)
-        created = insert_new_clients(batch)
-        job.created_count += created
-        job.existing_count += len(batch) - created
-        job.processed_rows = min(start + BATCH_SIZE, len(rows))
-        job.save(update_fields=["processed_rows", "created_count", "existing_count", "error_count", "errors"])
+            values, reason, params = check_row(line, cells, positions, header_length, first_line_of)
+            if values is None:
+                record_error(job, line, reason, params, cells, positions)
+            else:
+                batch.append(values)
+        with transaction.atomic():  # the rows and their counts are saved together, or neither
+            created = insert_new_clients(batch)
+            job.created_count += created
+            job.existing_count += len(batch) - created
+            job.processed_rows = min(start + BATCH_SIZE, len(rows))
+            job.heartbeat = timezone.now()
+            job.save(
+                update_fields=[
+                    "processed_rows",
+                    "created_count",
+                    "existing_count",
+                    "error_count",
+                    "errors",
+                    "heartbeat",
+                ]
+            )
+
+
+def check_row(line, cells, positions, header_length, first_line_of):
+    """(values, None, {}) for a good row not seen earlier in the file, else (None, reason, params)."""
+    values, reason, params = clean_row(cells, positions, header_length)
+    if values is None:
+        return None, reason, params
+    key = values["email"].lower()
+    if key in first_line_of:
+        return None, REASON_DUPLICATE, {"line": first_line_of[key]}
+    first_line_of[key] = line
+    return values, None, {}
 
 
 def finish(job, status, failure=None):

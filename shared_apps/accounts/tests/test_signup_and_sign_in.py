@@ -247,3 +247,10 @@ def test_change_email_to_an_address_in_use_does_not_take_it(public_client, user_
     assert user.email == "me@example.com"
     assert not EmailAddress.objects.filter(user=user, email="someone@example.com").exists()
     assert EmailAddress.objects.get(email="someone@example.com").user == other
+
+
+def test_verification_email_names_the_site(sign_up):
+    _response, message = sign_up("greeted@example.com")
+
+    assert "Rassylka" in message.body.splitlines()[0]
+    assert " !" not in message.body and "сайте ." not in message.body

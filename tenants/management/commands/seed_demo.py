@@ -1,44 +1,109 @@
-"""Create the demo user and workspace for `make run` (idempotent) and print how to get in."""
+"""Create the demo users, workspace and content for `make run` (idempotent) and print how to get in."""
+
+import datetime
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
+from django_tenants.utils import schema_context
 
 from shared_apps.accounts.services import mark_email_verified
+from tenant_apps.audience.models import Client
+from tenant_apps.campaigns.models import Message
+from tenants.access import MANAGERS_GROUP
 from tenants.models import Workspace
 from tenants.services import create_workspace
 
 DEMO_EMAIL = "demo@example.com"
 DEMO_PASSWORD = "rassylka-demo"
 DEMO_SLUG = "demo"
+MANAGER_EMAIL = "manager@example.com"
+
+# (first names, surnames) of each grammatical gender, so every pair agrees.
+NAMES = (
+    (("Анна", "Вера", "Дарья", "Зоя", "Кира"), ("Иванова", "Смирнова", "Орлова")),
+    (("Борис", "Глеб", "Егор", "Игорь", "Лев"), ("Петров", "Соколов", "Волков")),
+)
+UNSUBSCRIBED_EVERY = 8  # clients 8, 16, 24 unsubscribed: the lists and reports show both states
+
+DEMO_SUBJECT = "Весенние новости Rassylka"
+DEMO_BODY = (
+    "Здравствуйте, {{ name }}!\n\n"
+    "Это демонстрационное письмо из рабочего пространства Demo. "
+    "Рассылка подставляет имя каждого получателя и ссылку для отписки.\n\n"
+    "Отписаться: {{ unsubscribe_url }}\n"
+)
+
+
+def demo_clients():
+    """30 (email, full name) pairs, always the same."""
+    names = [f"{first} {last}" for firsts, lasts in NAMES for last in lasts for first in firsts]
+    return [(f"client{number:02d}@example.com", name) for number, name in enumerate(sorted(names), start=1)]
 
 
 class Command(BaseCommand):
-    help = "Create the demo user and the demo workspace (safe to run again)."
+    help = "Create the demo users, the demo workspace and its content (safe to run again)."
 
     def add_arguments(self, parser):
         parser.add_argument("--port", type=int, default=8000)
 
     def handle(self, *args, **options):
         with transaction.atomic():
-            user, created = get_user_model().objects.get_or_create(email=DEMO_EMAIL)
-            if created:
-                user.full_name = "Demo User"
-                user.set_password(DEMO_PASSWORD)
-                user.save()
-            mark_email_verified(user)
+            owner = demo_user(DEMO_EMAIL, "Demo User")
+            manager = demo_user(MANAGER_EMAIL, "Demo Manager")
+            manager.groups.add(Group.objects.get(name=MANAGERS_GROUP))
         workspace = Workspace.objects.filter(slug=DEMO_SLUG).first()
         if workspace is None:
-            workspace = create_workspace(name="Demo", slug=DEMO_SLUG, owner=user)
+            workspace = create_workspace(name="Demo", slug=DEMO_SLUG, owner=owner)
+        with schema_context(workspace.schema_name), transaction.atomic():
+            add_demo_content()
 
         port = options["port"]
         suffix = "" if port == 80 else f":{port}"
+        site = f"http://{settings.BASE_DOMAIN}{suffix}"
         lines = [
-            f"Public site:     http://{settings.BASE_DOMAIN}{suffix}/",
+            f"Public site:     {site}/",
             f"Demo workspace:  http://{workspace.host}{suffix}/",
-            f"Sign in as:      {DEMO_EMAIL} / {DEMO_PASSWORD}",
+            f"Sign in as:      {DEMO_EMAIL} / {DEMO_PASSWORD} (owner of the demo workspace)",
+            f"Manager:         {MANAGER_EMAIL} / {DEMO_PASSWORD} (managers' console: {site}/console/)",
         ]
         if settings.MAIL_CATCHER_DIR:
-            lines.append(f"Received mail:   http://{settings.BASE_DOMAIN}{suffix}/dev/mail/")
+            lines.append(f"Received mail:   {site}/dev/mail/")
         self.stdout.write("\n".join(lines))
+
+
+def demo_user(email, full_name):
+    """A verified user with the demo password; an existing one is left as it is."""
+    user, created = get_user_model().objects.get_or_create(email=email)
+    if created:
+        user.full_name = full_name
+        user.set_password(DEMO_PASSWORD)
+        user.save()
+    mark_email_verified(user)
+    return user
+
+
+def add_demo_content():
+    """30 clients (a few unsubscribed) and a message with placeholders, each made once."""
+    unsubscribed_at = timezone.now() - datetime.timedelta(days=3)
+    existing = {email.lower() for email in Client.objects.values_list("email", flat=True)}
+    new_clients = []
+    for number, (email, full_name) in enumerate(demo_clients(), start=1):
+        if email in existing:
+            continue  # kept as the user left it (edited, unsubscribed or subscribed again)
+        subscribed = number % UNSUBSCRIBED_EVERY != 0
+        new_clients.append(
+            Client(
+                email=email,
+                full_name=full_name,
+                comment="Демо-клиент",
+                is_subscribed=subscribed,
+                unsubscribed_at=None if subscribed else unsubscribed_at,
+            )
+        )
+    Client.objects.bulk_create(new_clients)
+    if not Message.objects.filter(subject=DEMO_SUBJECT).exists():
+        Message.objects.create(subject=DEMO_SUBJECT, body_text=DEMO_BODY)
