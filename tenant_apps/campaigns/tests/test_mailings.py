@@ -441,6 +441,15 @@ def test_client_search_finds_by_email_or_name(editor_client, make_client):
     assert [c["email"] for c in by_email["results"]] == ["olga.k-search@example.com", "zed-search@example.com"]
 
 
+def test_client_search_with_a_nul_character_answers_instead_of_failing(editor_client, make_client):
+    make_client(email="nul-search@example.com")
+
+    response = editor_client.get(url("client_search"), {"q": "nul-search\x00"})
+
+    assert response.status_code == 200  # PostgreSQL refuses NUL in a query: it was a 500
+    assert [c["email"] for c in response.json()["results"]] == ["nul-search@example.com"]
+
+
 def test_client_search_is_paginated_and_limited(editor_client, make_client):
     for n in range(45):
         make_client(email=f"paged-{n:02d}@example.com")
