@@ -390,6 +390,17 @@ def test_editor_pauses_and_resumes_a_mailing(editor_client, make_mailing):
     assert mailing.is_paused is False
 
 
+def test_pause_is_offered_while_there_is_something_to_send_but_not_once_completed(editor_client, make_mailing):
+    running = make_mailing(status="running")
+    completed = make_mailing(status="completed")
+
+    running_page = editor_client.get(url("mailing_detail", running.pk)).content.decode()
+    completed_page = editor_client.get(url("mailing_detail", completed.pk)).content.decode()
+
+    assert url("mailing_pause", running.pk) in running_page
+    assert url("mailing_pause", completed.pk) not in completed_page
+
+
 def test_pause_and_resume_are_post_only(editor_client, make_mailing):
     mailing = make_mailing()
 
