@@ -63,3 +63,23 @@ def test_gunicorn_config_loads():
 
     assert namespace["bind"] == "127.0.0.1:8000"
     assert namespace["workers"] >= 1
+
+
+def test_collectstatic_with_the_production_storage_succeeds(tmp_path, settings):
+    """README's production step runs collectstatic; the manifest storage follows every
+    url()/sourceMappingURL reference and fails the whole command on a missing file."""
+    from django.contrib.staticfiles.storage import staticfiles_storage
+    from django.core.management import call_command
+
+    settings.STATIC_ROOT = tmp_path
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"},
+    }
+    staticfiles_storage._setup()  # settings changed: build the storage again
+
+    call_command("collectstatic", interactive=False, verbosity=0)
+
+    manifest = (tmp_path / "staticfiles.json").read_text()
+    assert "vendor/chartjs-4.5.1/chart.umd.min.js" in manifest
+    assert "img/favicon.svg" in manifest
