@@ -11,3 +11,23 @@ def test_pages_name_a_favicon_that_exists(public_client):
     icon = re.search(r'<link rel="icon" href="/static/([^"]+)"', page)
     assert icon, "browsers otherwise ask for /favicon.ico and get a 404 on every page"
     assert finders.find(icon.group(1))
+
+
+def lit_nav_links(page):
+    """The highlighted links of the top navbar (not the account tabs under it)."""
+    navbar = re.search(r'<nav class="navbar.*?</nav>', page, re.S).group(0)
+    return re.findall(r'class="nav-link active"[^>]*>([^<]+)<', navbar)
+
+
+def test_public_navbar_lights_the_section_being_visited(public_client, user_factory):
+    from tenants.access import ensure_managers_group
+
+    manager = user_factory()
+    manager.groups.add(ensure_managers_group())
+    public_client.force_login(manager)
+
+    assert lit_nav_links(public_client.get("/workspaces/").content.decode()) == ["Мои пространства"]
+    assert lit_nav_links(public_client.get("/workspaces/new/").content.decode()) == ["Мои пространства"]
+    assert lit_nav_links(public_client.get("/profile/").content.decode()) == ["Профиль"]
+    assert lit_nav_links(public_client.get("/console/users/").content.decode()) == ["Консоль"]
+    assert lit_nav_links(public_client.get("/").content.decode()) == []
