@@ -125,6 +125,17 @@ def test_mailing_list_filters_by_status(editor_client, make_mailing):
     assert "Done one" in names and "Fresh one" not in names
 
 
+def test_a_status_tab_without_mailings_says_so_and_links_back_to_all(editor_client, make_mailing):
+    Mailing.objects.filter(status="running").delete()  # mailings committed by browser journeys; rolled back after
+    make_mailing(name="Fresh one")
+
+    page = editor_client.get(url("mailing_list") + "?status=running").content.decode()
+
+    assert "Рассылок с таким статусом нет." in page
+    assert "Создайте" not in page  # not "create the first": the workspace has mailings
+    assert f'href="{url("mailing_list")}">Показать все рассылки' in page
+
+
 def test_editor_edits_a_mailing(editor_client, make_mailing, make_message, make_client):
     mailing = make_mailing(audience="all")
     other_message = make_message(subject="Other")
