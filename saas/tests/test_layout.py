@@ -31,3 +31,12 @@ def test_public_navbar_lights_the_section_being_visited(public_client, user_fact
     assert lit_nav_links(public_client.get("/profile/").content.decode()) == ["Профиль"]
     assert lit_nav_links(public_client.get("/console/users/").content.decode()) == ["Консоль"]
     assert lit_nav_links(public_client.get("/").content.decode()) == []
+
+
+def test_workspace_menu_links_back_to_my_workspaces_and_the_profile(workspace_client, workspace, member_factory):
+    workspace_client.force_login(member_factory(workspace, "viewer"))
+
+    page = workspace_client.get("/").content.decode()
+
+    assert 'href="http://localhost/workspaces/" data-testid="menu-my-workspaces"' in page
+    assert 'href="http://localhost/profile/"' in page
