@@ -40,3 +40,11 @@ def test_workspace_menu_links_back_to_my_workspaces_and_the_profile(workspace_cl
 
     assert 'href="http://localhost/workspaces/" data-testid="menu-my-workspaces"' in page
     assert 'href="http://localhost/profile/"' in page
+
+
+def test_breadcrumbs_are_announced_in_the_page_language(workspace_client, workspace, member_factory):
+    workspace_client.force_login(member_factory(workspace, "editor"))
+
+    page = workspace_client.get("/clients/import/").content.decode()
+
+    assert '<nav aria-label="Навигационная цепочка">' in page
