@@ -1,4 +1,16 @@
 from django.conf import settings
+from django.urls import reverse
+
+from tenants.middleware import public_url
+
+
+def public_site_links(request):
+    """Absolute links from a workspace host back to the account pages of the public site."""
+
+    def link(name):
+        return public_url(request, reverse(name, urlconf=settings.PUBLIC_SCHEMA_URLCONF))
+
+    return {"workspaces": link("workspaces"), "profile": link("profile")}
 
 
 def site(request):
@@ -7,6 +19,7 @@ def site(request):
     return {
         "BASE_DOMAIN": settings.BASE_DOMAIN,
         "workspace": workspace if on_workspace else None,
+        "public_site_links": public_site_links(request) if on_workspace else None,
         "workspace_role": getattr(request, "workspace_role", None),
         "mail_catcher_enabled": bool(settings.DEBUG and settings.MAIL_CATCHER_DIR),
     }

@@ -58,3 +58,4 @@ def test_collectstatic_with_production_storage_serves_bootstrap(tmp_path):
     manifest = (tmp_path / "staticfiles.json").read_text()
     assert "vendor/bootstrap-5.3.8/bootstrap.min.css" in manifest
     assert "vendor/chartjs-4.5.1/chart.umd.min.js" in manifest
+    assert "img/favicon.svg" in manifest

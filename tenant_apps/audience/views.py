@@ -35,7 +35,13 @@ def client_list(request):
     return render(
         request,
         "tenant/clients/list.html",
-        {"filter_form": filter_form, "page": page, "filter_query": params.urlencode(), "can_edit": role.can_edit},
+        {
+            "filter_form": filter_form,
+            "page": page,
+            "filter_query": params.urlencode(),
+            "is_filtered": bool(query or status),
+            "can_edit": role.can_edit,
+        },
     )
 
 

@@ -54,6 +54,7 @@ def dashboard_counts():
     sent = delivery_totals(timezone.now() - timedelta(days=REPORT_DAYS))
     return {
         "mailings": mailings["total"],
+        "messages": Message.objects.count(),
         "active_mailings": active_mailings().count(),
         "mailings_by_status": {key: mailings[key] for key in ("created", "running", "completed")},
         "clients": clients["total"],

@@ -251,6 +251,7 @@ def client_search(request):
     except ValueError:
         page = 1
     page = min(max(page, 1), services.CLIENT_SEARCH_MAX_PAGE)
-    clients, has_more = services.search_clients(request.GET.get("q", ""), page)
+    query = request.GET.get("q", "").replace("\x00", "")  # PostgreSQL text cannot hold NUL; no client has one
+    clients, has_more = services.search_clients(query, page)
     results = [{"id": c.pk, "email": c.email, "name": c.full_name, "subscribed": c.is_subscribed} for c in clients]
     return JsonResponse({"results": results, "page": page, "has_more": has_more})

@@ -51,7 +51,7 @@ def reports_index(request):
 
     Members (owner, editor, viewer) and managers; read-only.
     """
-    require_role(request)
+    role = require_role(request)
     mailings = Paginator(Mailing.objects.order_by("-start_at", "-id"), MAILINGS_PER_PAGE).get_page(
         request.GET.get("page")
     )
@@ -62,6 +62,7 @@ def reports_index(request):
         "recent_days": reports.RECENT_DAYS,
         "mailings": mailings,
         "rows": [(mailing, counts.get(mailing.pk)) for mailing in mailings],
+        "can_edit": role.can_edit,
         **chart_context(request),
     }
     with timezone.override(context["report_tz"]):

@@ -166,6 +166,20 @@ def test_invitation_cannot_be_accepted_by_another_account(workspace, owner, invi
     assert Invitation.objects.get(email="intended@example.com").accepted_at is None
 
 
+def test_another_account_is_offered_to_sign_out_and_come_back_to_the_invitation(workspace, owner, invite, user_factory):
+    invite("intended@example.com", "viewer")
+    path = invitation_path(mail.outbox[-1])
+    client = host_client("localhost", user_factory(email="someone-else@example.com"))
+
+    page = client.get(path).content.decode()
+
+    assert 'action="/accounts/logout/"' in page
+    assert f'name="next" value="{path}"' in page
+    assert "Выйти и продолжить как intended@example.com" in page
+    client.post("/accounts/logout/", {"next": path})
+    assert "Войти" in client.get(path).content.decode()  # the invitation page for a visitor
+
+
 def test_owner_changes_a_members_role(workspace_client, workspace, owner, member_factory):
     member = member_factory(workspace, "viewer")
 

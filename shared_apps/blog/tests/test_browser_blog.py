@@ -94,6 +94,8 @@ def test_content_manager_signs_in_and_publishes_a_post_with_an_image(
     card = page.get_by_test_id("post-card").filter(has_text=title)
     assert card.is_visible()
     assert post.thumbnail.url in card.locator("img").get_attribute("src")
+    picture_box = card.locator("img").bounding_box()
+    assert picture_box["height"] == pytest.approx(picture_box["width"] * 450 / 800, abs=2), "16:9, not stretched"
 
     page.goto(live_site.url("/blog/"))
     assert page.get_by_test_id("post-card").first.filter(has_text=title).count() == 1

@@ -1,5 +1,6 @@
 """Content managers write the blog on the site itself; nobody else may."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -143,3 +144,15 @@ def test_manage_list_shows_drafts_to_content_managers(public_client, content_man
     response = public_client.get("/blog/manage/")
 
     assert b"Hidden draft" in response.content
+
+
+@pytest.mark.parametrize(
+    ("path", "lit"),
+    [("/blog/", "Блог"), ("/blog/manage/", "Управление постами"), ("/blog/manage/new/", "Управление постами")],
+)
+def test_the_navbar_lights_only_the_section_being_visited(public_client, content_manager, path, lit):
+    public_client.force_login(content_manager)
+
+    page = public_client.get(path).content.decode()
+
+    assert re.findall(r'class="nav-link active"[^>]*>([^<]+)<', page) == [lit]

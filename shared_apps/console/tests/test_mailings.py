@@ -199,3 +199,12 @@ class TestScopedManager:
         client.post(public_url("console:disable_mailing", "acme", mailing.pk))
 
         assert reload_mailing(workspace, mailing.pk).disabled_by_manager is True
+
+
+def test_mailing_name_opens_the_mailing_in_its_workspace(console_client, workspace, make_mailing):
+    make_mailing(workspace, "acme-linked")
+
+    response = console_client.get(public_url("console:mailings"), {"name": "acme-linked"})
+
+    row = response.context["page"][0]
+    assert f'href="/open/acme/?next=/mailings/{row.id}/"' in response.content.decode()

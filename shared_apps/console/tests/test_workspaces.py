@@ -44,3 +44,9 @@ def test_inactive_workspace_is_listed_as_inactive(console_client, other_workspac
 
     row = next(w for w in response.context["page"] if w.slug == "globex")
     assert row.is_active is False
+
+
+def test_each_workspace_has_an_open_button(console_client, workspace):
+    html = console_client.get(public_url("console:workspaces")).content.decode()
+
+    assert 'href="/open/acme/"' in html

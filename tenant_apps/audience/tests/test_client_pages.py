@@ -226,3 +226,29 @@ def test_editing_an_unsubscribed_client_keeps_the_time_they_left(editor, workspa
 
     client = acme_clients()["left@example.com"]
     assert (client.comment, client.is_subscribed, client.unsubscribed_at) == ("still away", False, left)
+
+
+def test_empty_list_tells_an_editor_how_to_add_the_first_clients(editor):
+    page = editor.get("/clients/").content.decode()
+
+    assert 'data-testid="clients-empty"' in page
+    assert "Клиентов пока нет." in page
+    assert 'href="/clients/new/"' in page and 'href="/clients/import/"' in page
+
+
+def test_search_without_matches_offers_to_show_every_client(editor, workspace, clients_of):
+    clients_of(workspace, "anna@example.com")
+
+    page = editor.get("/clients/", {"q": "nobody"}).content.decode()
+
+    assert "Клиенты не найдены." in page
+    assert 'data-testid="clients-empty"' not in page
+    assert "Показать всех клиентов" in page
+
+
+def test_viewer_sees_no_buttons_that_lead_to_pages_closed_to_them(as_role):
+    page = as_role("viewer").get("/clients/").content.decode()
+
+    assert 'href="/clients/new/"' not in page
+    assert 'href="/clients/import/"' not in page
+    assert "Клиентов пока нет." in page

@@ -208,6 +208,7 @@ def test_a_refused_file_shows_why_on_its_page(editor, django_capture_on_commit_c
     page = editor.get(response["Location"]).content.decode()
 
     assert "Файл не импортирован" in page and "столбцом «email»" in page
+    assert 'href="/clients/import/" data-testid="import-again"' in page
 
 
 def test_an_empty_upload_is_a_form_error(editor):

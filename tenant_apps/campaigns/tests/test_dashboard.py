@@ -82,3 +82,29 @@ def test_dashboard_is_in_russian_and_english(editor_client):
 
     assert "Активные рассылки" in russian
     assert "Active mailings" in english
+
+
+def test_dashboard_links_its_numbers_to_the_lists_behind_them(editor_client):
+    page = editor_client.get("/").content.decode()
+
+    assert 'href="/mailings/"' in page
+    assert 'href="/clients/"' in page
+    assert 'href="/delivery/"' in page
+
+
+def test_workspace_without_mailings_shows_the_first_steps_with_buttons(editor_client, make_message):
+    Mailing.objects.all().delete()  # mailings committed by browser journeys; rolled back after the test
+    make_message()
+
+    page = editor_client.get("/").content.decode()
+
+    assert 'data-testid="getting-started"' in page
+    assert 'href="/clients/import/"' in page and 'href="/messages/new/"' in page and 'href="/mailings/new/"' in page
+    assert "Напишите сообщение, которое получат клиенты." in page
+    assert "готово" in page  # the message step is done
+
+
+def test_getting_started_disappears_once_a_mailing_exists(editor_client, make_mailing):
+    make_mailing()
+
+    assert 'data-testid="getting-started"' not in editor_client.get("/").content.decode()

@@ -431,3 +431,38 @@ def test_workspace_report_costs_the_same_queries_for_one_mailing_or_many(in_work
         deliveries(make_run(make_mailing()), sent=1, failed=2)
 
     assert queries() == few
+
+
+def test_report_without_mailings_offers_an_editor_to_create_one(in_workspace, owner_client):
+    from tenant_apps.campaigns.models import Mailing
+
+    Mailing.objects.all().delete()  # mailings committed by browser journeys; rolled back after the test
+
+    page = owner_client.get("/delivery/").content.decode()
+
+    assert 'data-testid="no-mailings"' in page
+    assert 'href="/mailings/new/"' in page
+
+
+def test_report_without_mailings_tells_a_viewer_what_will_appear(
+    in_workspace, workspace, workspace_client, member_factory
+):
+    from tenant_apps.campaigns.models import Mailing
+
+    Mailing.objects.all().delete()
+    workspace_client.force_login(member_factory(workspace, "viewer"))
+
+    page = workspace_client.get("/delivery/").content.decode()
+
+    assert 'href="/mailings/new/"' not in page
+    assert "Отчёты появятся здесь, когда рассылка будет отправлена." in page
+
+
+def test_mailing_report_links_back_to_the_mailing_and_highlights_only_reports(in_workspace, owner_client):
+    mailing = make_mailing(name="Linked back")
+
+    page = owner_client.get(f"/delivery/mailings/{mailing.pk}/").content.decode()
+
+    assert f'href="/mailings/{mailing.pk}/" data-testid="mailing-link"' in page
+    active = re.findall(r'class="nav-link active"[^>]*>([^<]+)<', page)
+    assert active == ["Отчёты"]
