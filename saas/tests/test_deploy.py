@@ -63,4 +63,3 @@ def test_gunicorn_config_loads():
 
     assert namespace["bind"] == "127.0.0.1:8000"
     assert namespace["workers"] >= 1
-
