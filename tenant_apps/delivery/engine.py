@@ -24,14 +24,14 @@ from django.db import connection, transaction
 from django.db.models import Min, Q
 from django.utils import timezone
 
-from tenant_apps.campaigns.rendering import render_for_client
+from tenant_apps.campaigns.rendering import CompiledMessage
 
 from .breaker import CircuitBreaker
 from .compose import build_message, envelope_address, format_from
 from .journal import SentJournal
 from .models import Attempt, Delivery, Run
 from .smtp import PERMANENT, SENT, TEMPORARY, Outcome, SmtpConfig, SmtpSender
-from .unsubscribe import list_unsubscribe_headers, unsubscribe_url
+from .unsubscribe import UnsubscribeLinks, list_unsubscribe_headers
 
 log = logging.getLogger(__name__)
 
@@ -306,16 +306,16 @@ class RunContext:
         self.run = run
         self.schema = connection.schema_name
         self.host = workspace.host
-        self.subject, self.text, self.html = message.subject, message.body_text, message.body_html
+        # Parsed and keyed once per run: per message only the recipient's values are filled in.
+        self.template = CompiledMessage(message.subject, message.body_text, message.body_html)
+        self.links = UnsubscribeLinks(self.host, self.schema)
         self.from_header = format_from(settings.DELIVERY_FROM_EMAIL)
         self.envelope_from = envelope_address(settings.DELIVERY_FROM_EMAIL)
         self.msgid_domain = settings.BASE_DOMAIN
 
     def message_for(self, claimed):
-        url = unsubscribe_url(self.host, self.schema, claimed.client_id)
-        subject, text, html = render_for_client(
-            self.subject, self.text, self.html, name=claimed.name, email=claimed.email, unsubscribe_url=url
-        )
+        url = self.links.url(claimed.client_id)
+        subject, text, html = self.template.render(name=claimed.name, email=claimed.email, unsubscribe_url=url)
         return build_message(
             from_header=self.from_header,
             to=claimed.email,
@@ -341,7 +341,7 @@ def breaker_for(schema_name):
 
 def send_batch(ctx, batch, *, sender, breaker, journal, me, probe, summary, on_progress=None):
     """Send a claimed batch; returns True when the breaker opened and the rest was handed back."""
-    deadline = ctx.run.deadline
+    deadline, flush_every = ctx.run.deadline, settings.DELIVERY_FLUSH_SECONDS
     recovered = journal.lookup([c.id for c in batch if c.reclaimed])
     results, pending_ids = [], [c.id for c in batch]
     flushed_at = time.monotonic()
@@ -387,7 +387,7 @@ def send_batch(ctx, batch, *, sender, breaker, journal, me, probe, summary, on_p
                 # Hand the rest back untouched: no retry is burnt while the provider is sick.
                 results.extend(Result(c.id, PENDING, next_at=at) for c in batch[index + 1 :])
                 break
-        if must_flush or time.monotonic() - flushed_at > settings.DELIVERY_FLUSH_SECONDS:
+        if must_flush or time.monotonic() - flushed_at > flush_every:
             flush()
             renew_claims(pending_ids[index + 1 :], me, timezone.now())
     flush()

@@ -140,7 +140,9 @@ class SmtpSender:
             raise smtplib.SMTPRecipientsRefused({recipient: rcpt})
         if data[0] != 354:
             raise smtplib.SMTPDataError(*data)
-        body = DOT_AT_LINE_START.sub(b"..", message_bytes)
+        body = message_bytes
+        if body.startswith(b".") or b"\n." in body:  # rare (bodies are base64): skip the regex otherwise
+            body = DOT_AT_LINE_START.sub(b"..", body)
         if not body.endswith(b"\r\n"):
             body += b"\r\n"
         conn.send(body + b".\r\n")
