@@ -19,7 +19,6 @@ from tenants.access import require_role
 from . import services
 from .forms import MailingForm, MessageForm, known_placeholders_text
 from .models import Mailing, Message
-from .timezones import in_workspace_time_zone
 
 PAGE_SIZE = 25
 
@@ -40,7 +39,6 @@ def dashboard_chart(counts):
     }
 
 
-@in_workspace_time_zone
 def dashboard(request):
     """Workspace home with its headline numbers. Any member, managers."""
     role = require_role(request)
@@ -52,7 +50,6 @@ def dashboard(request):
 # --- messages ----------------------------------------------------------------
 
 
-@in_workspace_time_zone
 def message_list(request):
     """All messages of the workspace. Any member, managers."""
     role = require_role(request)
@@ -88,7 +85,6 @@ def message_edit(request, pk):
     return message_form_page(request, form, message)
 
 
-@in_workspace_time_zone
 def message_detail(request, pk):
     """A message with its preview, rendered for the person looking. Any member, managers."""
     role = require_role(request)
@@ -136,7 +132,6 @@ def message_send_test(request, pk):
 # --- mailings ----------------------------------------------------------------
 
 
-@in_workspace_time_zone
 def mailing_list(request):
     """All mailings with their status. Any member, managers."""
     role = require_role(request)
@@ -165,7 +160,6 @@ def mailing_form_page(request, form, mailing=None):
     return render(request, "tenant/campaigns/mailing_form.html", context)
 
 
-@in_workspace_time_zone
 def mailing_create(request):
     """New mailing (status "created"; the engine takes it from there). Owner, editor."""
     require_role(request, edit=True)
@@ -177,7 +171,6 @@ def mailing_create(request):
     return mailing_form_page(request, form)
 
 
-@in_workspace_time_zone
 def mailing_edit(request, pk):
     """Change a mailing, completed ones included (a later end sends again). Owner, editor."""
     require_role(request, edit=True)
@@ -190,7 +183,6 @@ def mailing_edit(request, pk):
     return mailing_form_page(request, form, mailing)
 
 
-@in_workspace_time_zone
 def mailing_detail(request, pk):
     """One mailing: schedule, recipients, status. Any member, managers."""
     role = require_role(request)
@@ -206,7 +198,6 @@ def mailing_detail(request, pk):
     return render(request, "tenant/campaigns/mailing_detail.html", context)
 
 
-@in_workspace_time_zone
 def mailing_delete(request, pk):
     """Delete a mailing (and its delivery history) after confirmation. Owner, editor."""
     require_role(request, edit=True)
