@@ -17,11 +17,19 @@ def clients_of(db):
 
 
 @pytest.fixture
-def as_role(workspace_client, workspace, member_factory):
-    """The acme test client, signed in with the given role."""
+def as_role(workspace_client, workspace, member_factory, user_factory):
+    """The acme test client, signed in with the given role ("manager": a
+    member of the Managers group, not of the workspace)."""
 
     def sign_in(role):
-        workspace_client.force_login(member_factory(workspace, role))
+        if role == "manager":
+            from tenants.access import ensure_managers_group
+
+            user = user_factory()
+            user.groups.add(ensure_managers_group())
+        else:
+            user = member_factory(workspace, role)
+        workspace_client.force_login(user)
         return workspace_client
 
     return sign_in
