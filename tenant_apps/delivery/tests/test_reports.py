@@ -401,7 +401,8 @@ def test_workspace_report_has_totals_and_a_chart_of_every_mailing(in_workspace, 
 
     series = owner_client.get("/delivery/").context["series"]
 
-    assert series["success"][-1] >= 2 and series["failure"][-1] >= 1
+    # Summed over the chart: an hour ago may fall on yesterday's bar in the reader's time zone.
+    assert sum(series["success"]) >= 2 and sum(series["failure"]) >= 1
 
 
 def test_reports_are_in_english_for_an_english_reader(in_workspace, owner_client):
