@@ -299,8 +299,9 @@ def test_mailing_page_embeds_the_chart_and_its_series(logged_mailing, owner_clie
     assert sum(embedded["success"]) == 4 and sum(embedded["failure"]) == 3
 
 
-def test_chart_period_falls_back_to_thirty_days_for_an_unknown_choice(logged_mailing, owner_client):
-    mailing, _, _ = logged_mailing
+def test_chart_period_falls_back_to_the_fitting_default_for_an_unknown_choice(in_workspace, owner_client):
+    mailing = make_mailing()
+    make_run(mailing, timezone.now() - timedelta(days=10))
 
     response = owner_client.get(f"/delivery/mailings/{mailing.pk}/", {"period": "forever"})
 
