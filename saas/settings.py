@@ -108,6 +108,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "saas.context_processors.site",
             ],
+            "libraries": {"dates": "saas.dates"},
         },
     },
 ]
@@ -226,6 +227,8 @@ MAIL_CATCHER_DIR = env.str("MAIL_CATCHER_DIR", default="") if DEBUG else ""
 LANGUAGE_CODE = "ru"
 LANGUAGES = [("ru", _("Russian")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# One date-time format per language (saas/formats/): "30.11.2026 21:57", "30 Nov 2026, 21:57".
+FORMAT_MODULE_PATH = ["saas.formats"]
 TIME_ZONE = env.str("TIME_ZONE", default="Europe/Moscow")
 USE_I18N = True
 USE_TZ = True

@@ -14,7 +14,9 @@ from django.db.models import Count, F, Q
 from django.db.models.functions import Trunc
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.translation import get_language
 
+from saas.dates import chart_label_format
 from tenant_apps.audience.models import Client
 
 from .models import Attempt, Delivery, Run
@@ -176,7 +178,7 @@ def attempt_series(since, mailing=None, bucket="day", *, until=None, tz=None):
     )
     counted = {row["bucket"]: row for row in rows}
     starts = _bucket_starts(since, until, bucket, tz)
-    label_format = "d.m" if bucket == "day" else "d.m H:i"
+    label_format = chart_label_format(bucket)
     empty = {"success": 0, "failure": 0}
     return {
         "buckets": [start.isoformat() for start in starts],
@@ -194,7 +196,8 @@ def chart_series(period=DEFAULT_PERIOD, mailing=None, tz=None):
     """
     length, bucket = CHART_PERIODS[period]
     tz = tz or timezone.get_current_timezone()
-    key = f"delivery:chart:{mailing.pk if mailing else 'all'}:{period}:{tz}"
+    # The labels are in the reader's language, so the language is part of the key.
+    key = f"delivery:chart:{mailing.pk if mailing else 'all'}:{period}:{tz}:{get_language()}"
     return cache.get_or_set(
         key, lambda: attempt_series(timezone.now() - length, mailing, bucket, tz=tz), CHART_CACHE_SECONDS
     )

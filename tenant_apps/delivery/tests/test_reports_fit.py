@@ -131,3 +131,22 @@ def test_failures_are_painted_red(in_workspace, owner_client):
     page = owner_client.get(f"/mailings/{mailing.pk}/").content.decode()
 
     assert 'class="fs-3 fw-semibold text-danger" data-testid="latest-failed">1<' in page
+
+
+def test_english_report_writes_every_moment_one_way(in_workspace, owner_client):
+    mailing = make_mailing()
+    three_days_ago = timezone.now() - timedelta(days=3)
+    run = make_run(mailing, three_days_ago)
+    make_attempt(make_delivery(run, SENT), three_days_ago)
+    owner_client.cookies["django_language"] = "en"
+
+    response = owner_client.get(f"/delivery/mailings/{mailing.pk}/")
+
+    page = response.content.decode()
+    shown_at = timezone.localtime(run.scheduled_for, response.context["report_tz"])
+    assert shown_at.strftime("%-d %b %Y, %H:%M") in page  # the runs table
+    assert shown_at.strftime("%-d %b %Y, %H:%M:") in page  # the attempt log, with seconds
+    assert "a.m." not in page and "p.m." not in page
+    assert response.context["series"]["labels"][-1] == timezone.localtime(
+        timezone.now(), response.context["report_tz"]
+    ).strftime("%-d %b")
