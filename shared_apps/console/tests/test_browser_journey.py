@@ -58,7 +58,8 @@ def test_manager_disables_a_mailing_and_blocks_a_user(live_site, page, browser, 
     page.get_by_label("Название содержит").fill(mailing.name)
     page.get_by_role("button", name="Показать").click()
     row = page.get_by_test_id(f"mailing-acme-{mailing.pk}")
-    row.get_by_role("button", name="Отключить").click()
+    row.get_by_role("link", name="Отключить").click()
+    page.get_by_test_id("confirm-disable").get_by_role("button", name="Отключить").click()
 
     assert row.get_by_test_id("disabled-badge").inner_text() == "отключена менеджером"
     assert page.get_by_role("alert").inner_text().startswith(f"Рассылка «{mailing.name}»")
@@ -69,7 +70,9 @@ def test_manager_disables_a_mailing_and_blocks_a_user(live_site, page, browser, 
     page.get_by_label("Email или имя содержит").fill(victim.email)
     page.get_by_role("button", name="Показать").click()
     victim_row = page.get_by_test_id(f"user-{victim.pk}")
-    victim_row.get_by_role("button", name="Заблокировать").click()
+    victim_row.get_by_role("link", name="Заблокировать").click()
+    page.get_by_test_id("confirm-block").get_by_role("button", name="Заблокировать").click()
+    victim_row = page.get_by_test_id(f"user-{victim.pk}")
 
     assert victim_row.get_by_test_id("blocked-badge").is_visible()
     victim.refresh_from_db()
