@@ -108,7 +108,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "saas.context_processors.site",
             ],
-            "libraries": {"dates": "saas.dates"},
+            "libraries": {"dates": "saas.dates", "choices": "saas.choices"},
         },
     },
 ]
