@@ -155,28 +155,21 @@ else:
 if not HUEY_REDIS_URL and not DEBUG:
     HUEY_REDIS_URL = env.str("HUEY_REDIS_URL")  # raises, naming the variable
 
-HUEY_IMMEDIATE = env.bool("HUEY_IMMEDIATE", default=False)
+HUEY = {
+    "name": "rassylka",
+    # Both set explicitly: `immediate` defaults to DEBUG, and immediate mode
+    # would otherwise switch to in-memory storage.
+    "immediate": env.bool("HUEY_IMMEDIATE", default=False),
+    "immediate_use_memory": False,
+    "consumer": {"workers": env.int("HUEY_WORKERS", default=2), "worker_type": "thread"},
+}
 if HUEY_REDIS_URL:
-    HUEY = {
-        "huey_class": "huey.RedisHuey",
-        "name": "rassylka",
-        "url": HUEY_REDIS_URL,
-        "immediate": HUEY_IMMEDIATE,
-        "immediate_use_memory": False,
-        "consumer": {"workers": env.int("HUEY_WORKERS", default=2), "worker_type": "thread"},
-    }
-else:
+    HUEY.update(huey_class="huey.RedisHuey", url=HUEY_REDIS_URL)
+else:  # development without Redis (`make run`)
     VAR_DIR.mkdir(exist_ok=True)
-    HUEY = {
-        "huey_class": "huey.SqliteHuey",
-        "name": "rassylka",
-        "filename": str(VAR_DIR / "huey.sqlite3"),
-        "immediate": HUEY_IMMEDIATE,
-        "immediate_use_memory": False,
-        "consumer": {"workers": env.int("HUEY_WORKERS", default=2), "worker_type": "thread"},
-    }
+    HUEY.update(huey_class="huey.SqliteHuey", filename=str(VAR_DIR / "huey.sqlite3"))
 
-# --- accounts -------------------------------------------------------------
+# --- accounts: sign-in, sign-up, profile, invitations ------------------------
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
@@ -200,7 +193,19 @@ ACCOUNT_DEFAULT_HTTP_PROTOCOL = env.str("HTTP_PROTOCOL", default="http" if DEBUG
 # Port to put in absolute links (emails) when the site is not on 80/443 (`make run` sets it).
 SITE_URL_PORT = env.str("SITE_URL_PORT", default="")
 LOGIN_URL = "account_login"
-LOGIN_REDIRECT_URL = "/"
+# After signing in or up, people land on their list of workspaces.
+LOGIN_REDIRECT_URL = "workspaces"
+ACCOUNT_SIGNUP_REDIRECT_URL = "workspaces"
+ACCOUNT_LOGOUT_REDIRECT_URL = "/"
+# allauth's rate limits stay at their defaults (login failures, sign-ups, codes).
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Rassylka] "
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+ACCOUNT_SESSION_REMEMBER = None  # ask ("remember me")
+# Avatar limits (the profile form refuses anything bigger, saving nothing).
+AVATAR_MAX_BYTES = 2 * 1024 * 1024
+AVATAR_MAX_PIXELS = (4000, 4000)
+# How long an invitation link to a workspace stays valid.
+INVITATION_MAX_AGE_DAYS = 7
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -222,7 +227,7 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Development only: where the local mail catcher stores what it receives.
 MAIL_CATCHER_DIR = env.str("MAIL_CATCHER_DIR", default="") if DEBUG else ""
 
-# --- i18n -----------------------------------------------------------------
+# --- languages, time zones, date formats -------------------------------------
 
 LANGUAGE_CODE = "ru"
 LANGUAGES = [("ru", _("Russian")), ("en", _("English"))]
@@ -267,29 +272,22 @@ CSRF_TRUSTED_ORIGINS = env.list(
     default=[f"{ACCOUNT_DEFAULT_HTTP_PROTOCOL}://{BASE_DOMAIN}", f"{ACCOUNT_DEFAULT_HTTP_PROTOCOL}://*.{BASE_DOMAIN}"],
 )
 
+# --- logging ----------------------------------------------------------------
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {"plain": {"format": "[%(asctime)s] %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {
+        # run_huey adds its own handler to "huey" only when it has none; with one
+        # here and no propagation to the root, each consumer line is printed once.
+        "huey": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO"), "propagate": False},
+    },
 }
 
-# --- accounts and workspaces (issue 3) ----------------------------------------
-# allauth's rate limits stay at their defaults (login failures, sign-ups, codes).
-ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Rassylka] "
-ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
-ACCOUNT_SESSION_REMEMBER = None  # ask ("remember me")
-# After signing in or up, people land on their list of workspaces.
-LOGIN_REDIRECT_URL = "workspaces"
-ACCOUNT_SIGNUP_REDIRECT_URL = "workspaces"
-ACCOUNT_LOGOUT_REDIRECT_URL = "/"
-# Avatar limits (the profile form refuses anything bigger, saving nothing).
-AVATAR_MAX_BYTES = 2 * 1024 * 1024
-AVATAR_MAX_PIXELS = (4000, 4000)
-# How long an invitation link to a workspace stays valid.
-INVITATION_MAX_AGE_DAYS = 7
-
-# --- delivery engine (issue 5: sending, scheduler, start_sched) -----------------
+# --- delivery engine: sending, retries, circuit breaker, scheduler ----------------
 # The campaign provider; defaults to EMAIL_URL (the transactional mail server).
 DELIVERY_EMAIL = env.email_url("DELIVERY_EMAIL_URL") if env.str("DELIVERY_EMAIL_URL", default="") else EMAIL_CONFIG
 DELIVERY_FROM_EMAIL = env.str("DELIVERY_FROM_EMAIL", default=DEFAULT_FROM_EMAIL)
