@@ -11,7 +11,8 @@ import pytest
 
 from saas import mailcatcher
 
-pytestmark = pytest.mark.browser
+# Journeys commit what they make: only into their own workspace (saas/testing.py).
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("journey_workspace")]
 
 PASSWORD = "a-long-unusual-passphrase-42"
 
@@ -99,14 +100,14 @@ def test_member_opening_a_workspace_address_signs_in_and_lands_on_it(live_site, 
         email=f"returning-{uuid.uuid4().hex[:8]}@example.com", password=PASSWORD
     )
     mark_email_verified(user)
-    set_member_role(user, Workspace.objects.get(slug="acme"), "viewer")
+    set_member_role(user, Workspace.objects.get(slug="journeys"), "viewer")
 
-    page.goto(live_site.workspace_url("acme", "/"))
+    page.goto(live_site.workspace_url("journeys", "/"))
     page.wait_for_url(live_site.url("/accounts/login/") + "**")
     page.fill("#id_login", user.email)
     page.fill("#id_password", PASSWORD)
     page.get_by_role("button", name="Войти").last.click()
 
-    page.wait_for_url(live_site.workspace_url("acme", "/"))
-    assert page.locator("nav .navbar-brand").inner_text() == "Acme"
+    page.wait_for_url(live_site.workspace_url("journeys", "/"))
+    assert page.locator("nav .navbar-brand").inner_text() == "Journeys"
     assert "наблюдатель" in page.get_by_test_id("account-menu").inner_text()

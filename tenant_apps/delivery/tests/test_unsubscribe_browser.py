@@ -9,29 +9,30 @@ from tenant_apps.delivery.unsubscribe import unsubscribe_url
 
 from .report_data import make_client, unique_email
 
-pytestmark = pytest.mark.browser
+# Journeys commit what they make: only into their own workspace (saas/testing.py).
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("journey_workspace")]
 
 
 def test_recipient_opens_the_link_from_an_email_and_confirms(live_site, page):
-    with schema_context("ws_acme"):
+    with schema_context("ws_journeys"):
         client = make_client(email=unique_email("reader"))
-    url = unsubscribe_url("acme.localhost", "ws_acme", client.pk)
+    url = unsubscribe_url("journeys.localhost", "ws_journeys", client.pk)
     _, text, _ = render_for_client(
         "News", "Bye: {{ unsubscribe_url }}", "", name="", email=client.email, unsubscribe_url=url
     )
     link = text.removeprefix("Bye: ")
-    path = link.split("acme.localhost", 1)[1]  # the live server listens on its own port
+    path = link.split("journeys.localhost", 1)[1]  # the live server listens on its own port
 
-    page.goto(live_site.workspace_url("acme", path))
+    page.goto(live_site.workspace_url("journeys", path))
 
     assert page.get_by_test_id("confirm-unsubscribe").inner_text() == "Отписаться от этих писем?"
     assert client.email in page.content()
-    with schema_context("ws_acme"):
+    with schema_context("ws_journeys"):
         assert Client.objects.get(pk=client.pk).is_subscribed  # opening the link changed nothing
 
     page.get_by_role("button", name="Отписаться").click()
 
     assert page.get_by_test_id("unsubscribed").inner_text() == "Вы отписались"
-    with schema_context("ws_acme"):
+    with schema_context("ws_journeys"):
         client.refresh_from_db()
     assert client.is_subscribed is False and client.unsubscribed_at is not None
