@@ -10,8 +10,8 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
+from saas.factories import make_attempt, make_delivery, make_mailing, make_run
 from saas.tests.test_browser_smoke import signed_in_cookie
-from tenant_apps.delivery.tests.report_data import make_attempt, make_delivery, make_mailing, make_run
 from tenants.access import set_member_role
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("journey_workspace")]

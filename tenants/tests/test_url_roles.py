@@ -13,10 +13,10 @@ import pytest
 from django.urls import reverse
 from django_tenants.utils import schema_context
 
+from saas.factories import make_manager
 from tenant_apps.audience import urls as audience_urls
 from tenant_apps.delivery import urls as delivery_urls
 from tenants import urls_workspace
-from tenants.access import ensure_managers_group
 from tenants.invitations import invite
 
 # Who may do what: "read" any member and managers; "change" owners and editors;
@@ -67,8 +67,8 @@ def test_every_url_of_these_apps_is_classified():
 @pytest.fixture
 def objects(workspace, member_factory):
     """One of everything a URL may point at, in acme."""
+    from saas.factories import make_mailing
     from tenant_apps.audience.models import Client, ImportJob
-    from tenant_apps.delivery.tests.report_data import make_mailing
 
     teammate = member_factory(workspace, "viewer")
     invitation = invite(
@@ -94,9 +94,7 @@ def objects(workspace, member_factory):
 
 def sign_in(client, visitor, workspace, member_factory, user_factory):
     if visitor == "manager":
-        user = user_factory()
-        user.groups.add(ensure_managers_group())
-        client.force_login(user)
+        client.force_login(make_manager())
     elif visitor != "anonymous":
         client.force_login(member_factory(workspace, visitor))
 

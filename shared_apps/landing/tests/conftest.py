@@ -2,33 +2,26 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from django_tenants.utils import schema_context
+
+from saas import factories
 
 
 def add_clients(workspace, *emails):
-    from tenant_apps.audience.models import Client
-
-    with schema_context(workspace.schema_name):
-        Client.objects.bulk_create([Client(email=email) for email in emails])
+    factories.make_clients(*emails, workspace=workspace)
 
 
 def add_mailing(workspace, status="created", **fields):
-    from tenant_apps.campaigns.models import Mailing, Message
-
-    with schema_context(workspace.schema_name):
-        message = Message.objects.create(subject="Hello", body_text="Hello")
-        now = timezone.now()
-        mailing = Mailing.objects.create(
-            name=fields.pop("name", "Mailing"),
-            message=message,
-            start_at=now - timedelta(hours=1),
-            end_at=now + timedelta(days=1),
-            **fields,
-        )
-        # The status is the engine's to set (its post_save derives it); set it as the engine does.
-        Mailing.objects.filter(pk=mailing.pk).update(status=status)
-        mailing.status = status
-        return mailing
+    """A mailing running from an hour ago to tomorrow, with `status` set as the engine sets it."""
+    now = timezone.now()
+    return factories.make_mailing(
+        fields.pop("name", "Mailing"),
+        message=factories.make_message("Hello", "Hello", workspace=workspace),
+        workspace=workspace,
+        start_at=now - timedelta(hours=1),
+        end_at=now + timedelta(days=1),
+        status=status,
+        **fields,
+    )
 
 
 @pytest.fixture

@@ -11,10 +11,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from saas.factories import make_attempt, make_delivery, make_mailing, make_run
 from tenant_apps.delivery import reports
 from tenant_apps.delivery.models import Attempt, Delivery
-
-from .report_data import make_attempt, make_delivery, make_mailing, make_run
 
 SENT, FAILED, PENDING, SENDING, SKIPPED = (
     Delivery.Status.SENT,
@@ -348,7 +347,7 @@ def test_workspace_totals_split_the_last_thirty_days_from_all_time(in_workspace)
 
 
 def test_unsubscribe_totals_count_who_left_and_who_left_recently(in_workspace):
-    from .report_data import make_client
+    from saas.factories import make_client
 
     now = timezone.now()
     make_client(is_subscribed=False, unsubscribed_at=now - timedelta(days=2))
@@ -360,7 +359,7 @@ def test_unsubscribe_totals_count_who_left_and_who_left_recently(in_workspace):
 
 
 def test_workspace_report_shows_the_unsubscribes(in_workspace, owner_client):
-    from .report_data import make_client
+    from saas.factories import make_client
 
     make_client(is_subscribed=False, unsubscribed_at=timezone.now())
 

@@ -6,10 +6,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from saas.factories import make_attempt, make_delivery, make_mailing, make_run
 from tenant_apps.delivery import reports
 from tenant_apps.delivery.models import Attempt, Delivery
-
-from .report_data import make_attempt, make_delivery, make_mailing, make_run
 
 SENT, FAILED, PENDING, SKIPPED = (
     Delivery.Status.SENT,

@@ -3,11 +3,10 @@
 import pytest
 from django_tenants.utils import schema_context
 
+from saas.factories import make_client, unique_email
 from tenant_apps.audience.models import Client
 from tenant_apps.campaigns.rendering import render_for_client
 from tenant_apps.delivery.unsubscribe import unsubscribe_url
-
-from .report_data import make_client, unique_email
 
 # Journeys commit what they make: only into their own workspace (saas/testing.py).
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("journey_workspace")]
