@@ -16,6 +16,7 @@ from django.contrib.auth.models import Group
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
+from saas.factories import make_post
 from saas.tests.test_browser_smoke import signed_in_cookie
 from tenants.access import MANAGERS_GROUP, set_member_role
 
@@ -85,7 +86,9 @@ def filled(journey_workspace):
         running = Mailing.objects.create(
             name=f"Running {tag}", message=message, start_at=now + timedelta(days=1), end_at=now + timedelta(days=9)
         )
+    post = make_post(f"A post with a rather long title about {LONG_EMAIL} {tag}", slug=f"widths-{tag}")
     yield {
+        "post": post,
         "person": person,
         "victim": victim,
         "tag": tag,
@@ -102,6 +105,7 @@ def filled(journey_workspace):
         ImportJob.objects.filter(pk=job.pk).delete()
     ScheduleEntry.objects.filter(workspace=journey_workspace, mailing_id__in=[mailing.pk, running.pk]).delete()
     get_user_model().objects.filter(pk__in=[person.pk, victim.pk]).delete()
+    post.delete()
 
 
 def pages(filled, journey_workspace):
@@ -111,6 +115,7 @@ def pages(filled, journey_workspace):
     public = [
         ("home", None, "/"),
         ("blog", None, "/blog/"),
+        ("blog post", None, filled["post"].get_absolute_url()),
         ("profile", None, "/profile/"),
         ("my workspaces", None, "/workspaces/"),
         ("new workspace", None, "/workspaces/new/"),
@@ -160,6 +165,22 @@ def widest_element(page):
     )
 
 
+def anonymous_pages(filled, journey_workspace):
+    """(name, host, path) of the pages a visitor who is not signed in opens."""
+    from tenant_apps.delivery.unsubscribe import unsubscribe_url
+
+    host = f"{journey_workspace.slug}.localhost"
+    link = unsubscribe_url(host, journey_workspace.schema_name, filled["client"].pk)
+    return [
+        ("home", None, "/"),
+        ("blog post", None, filled["post"].get_absolute_url()),
+        ("sign in", None, "/accounts/login/"),
+        ("sign up", None, "/accounts/signup/"),
+        ("password reset", None, "/accounts/password/reset/"),
+        ("unsubscribe", host, link.split(host, 1)[1]),
+    ]
+
+
 def overflowing_tables(page):
     """Wide tables on the page whose scroll box shows no cue that it scrolls."""
     return page.evaluate(
@@ -169,19 +190,22 @@ def overflowing_tables(page):
     )
 
 
+@pytest.mark.parametrize("visitor", ["signed in", "anonymous"])
 @pytest.mark.parametrize("language", ["ru", "en"])
 @pytest.mark.parametrize("device", WIDTHS)
-def test_no_page_is_wider_than_the_screen(live_site, browser, filled, journey_workspace, device, language):
+def test_no_page_is_wider_than_the_screen(live_site, browser, filled, journey_workspace, device, language, visitor):
     width = WIDTHS[device]
     context = browser.new_context(locale=f"{language}-RU", viewport={"width": width, "height": 800})
     hosts = ["localhost", f"{journey_workspace.slug}.localhost"]
-    context.add_cookies([signed_in_cookie(filled["person"], host) for host in hosts])
+    if visitor == "signed in":
+        context.add_cookies([signed_in_cookie(filled["person"], host) for host in hosts])
     context.add_cookies([{"name": "django_language", "value": language, "domain": host, "path": "/"} for host in hosts])
     page = context.new_page()
     page.set_default_timeout(15_000)
     too_wide, without_cue = [], []
+    visited = pages(filled, journey_workspace) if visitor == "signed in" else anonymous_pages(filled, journey_workspace)
     try:
-        for name, host, path in pages(filled, journey_workspace):
+        for name, host, path in visited:
             response = page.goto(live_site.url(path, host=host or "localhost"))
             assert response.status == 200, f"{name}: HTTP {response.status}"
             assert page.locator("html").get_attribute("lang") == language, name
