@@ -1,6 +1,7 @@
 """`seed_demo` (run by `make run`) creates the demo users, workspace and content once."""
 
 import io
+import re
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -148,3 +149,12 @@ def test_the_demo_has_a_mailing_scheduled_in_the_future():
         assert not scheduled.runs.exists()
     entry = ScheduleEntry.objects.get(workspace__slug="demo", mailing_id=scheduled.pk)
     assert entry.next_run_at == scheduled.start_at
+
+
+def test_the_home_page_counts_the_demo_at_once(public_client):
+    run_seed()
+
+    page = public_client.get("/").content.decode()
+
+    unique = re.search(r'data-testid="count-clients">([\d\s\u00a0,]+)<', page).group(1)
+    assert int(re.sub(r"\D", "", unique)) >= 30

@@ -13,6 +13,7 @@ from django_tenants.utils import schema_context
 
 from shared_apps.accounts.services import mark_email_verified
 from shared_apps.blog.demo import add_demo_posts
+from shared_apps.landing.stats import refresh_all_stats
 from tenant_apps.audience.models import Client
 from tenant_apps.campaigns.models import Mailing, Message
 from tenant_apps.delivery import services as delivery_services
@@ -69,6 +70,8 @@ class Command(BaseCommand):
         with schema_context(workspace.schema_name), transaction.atomic():
             message = add_demo_content()
             add_demo_mailings(workspace, message)
+        # The home page's figures are refreshed every 5 minutes; a newcomer sees them filled at once.
+        refresh_all_stats()
 
         port = options["port"]
         suffix = "" if port == 80 else f":{port}"
