@@ -2,8 +2,9 @@
 
 Runs in the foreground, in this process, through the same engine as the
 huey workers (several of these and the consumers can share one run). Waits
-for retries that fall due within --max-wait seconds; what is left after that
-stays queued for the consumer. Exits non-zero for an unknown workspace or
+for retries that fall due within --max-wait seconds, and stops sending at
+that limit even mid-batch or mid-message (a slow server cannot hold it);
+what is left stays pending for the consumer. Exits non-zero for an unknown workspace or
 mailing (failed deliveries are reported in the summary, not as an error).
 """
 
@@ -34,7 +35,7 @@ class Command(BaseCommand):
             type=float,
             default=300.0,
             metavar="SECONDS",
-            help="how long to wait for retries and other workers before leaving the rest to the consumer",
+            help="stop after this long (waiting for retries included), leaving the rest to the consumer",
         )
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -99,7 +100,9 @@ class Command(BaseCommand):
         )
         with bar:
             while True:
-                progress = engine.process_run(run, workspace, on_progress=lambda n: bar.update(n) if n else None)
+                progress = engine.process_run(
+                    run, workspace, stop_at=deadline, on_progress=lambda n: bar.update(n) if n else None
+                )
                 summary.add(progress.summary)
                 bar.set_postfix(sent=summary.sent, failed=summary.failed, retried=summary.retried)
                 if progress.state in ("done", "paused") or time.monotonic() >= deadline:
