@@ -66,6 +66,42 @@ def test_a_mailing_that_is_not_due_says_when_it_runs(in_workspace, engine_settin
     assert smtp_server.recipients == []
 
 
+@pytest.mark.parametrize(
+    "state, note",
+    [
+        ({"is_paused": True}, "paused, nothing is sent; resume it to send."),
+        ({"is_paused": True, "disabled_by_manager": True}, "disabled by a manager, nothing is sent"),
+        (
+            {"is_paused": True, "pause_reason": "sender_refused", "pause_detail": "MAIL FROM: 553 not allowed"},
+            "paused: the mail provider refused the sender or the account (MAIL FROM: 553 not allowed)",
+        ),
+    ],
+    ids=["paused", "disabled", "paused-by-the-engine"],
+)
+def test_a_paused_or_disabled_mailing_says_so(in_workspace, engine_settings, smtp_server, make_mailing, state, note):
+    engine_settings(smtp_server.port)
+    mailing = make_mailing(2, **state)
+
+    out, _err = start_sched(tenant=in_workspace.slug, mailing=mailing.pk)
+
+    assert f"mailing {mailing.pk} «{mailing.name}»: {note}" in out
+    assert "not due" not in out and "nothing left to send" not in out
+    assert smtp_server.recipients == []
+
+
+def test_a_mailing_paused_by_a_refused_sender_mid_run_says_why_and_what_waits(
+    in_workspace, engine_settings, smtp_sink, make_mailing
+):
+    refusing = smtp_sink("-f", "MAIL")
+    engine_settings(refusing.port)
+    mailing = make_mailing(4)
+
+    out, _err = start_sched(tenant=in_workspace.slug, mailing=mailing.pk)
+
+    assert "paused: the mail provider refused the sender or the account (MAIL FROM: 500 5.3.0" in out
+    assert "4 deliveries wait." in out and "sent: 0, failed: 0" in out
+
+
 def test_all_covers_every_workspace(in_workspace, other_workspace, engine_settings, smtp_server, make_mailing):
     engine_settings(smtp_server.port)
     make_mailing(2)

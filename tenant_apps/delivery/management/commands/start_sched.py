@@ -74,6 +74,10 @@ class Command(BaseCommand):
 
     def send_mailing(self, workspace, mailing, deadline, options):
         summary = engine.Summary()
+        if not services.is_active(mailing):
+            services.prepare_due_runs(mailing, workspace=workspace)  # keeps the schedule index in step
+            self.stdout.write(f"{workspace.slug} / mailing {mailing.pk} «{mailing.name}»: {inactive_note(mailing)}.")
+            return summary
         runs = services.prepare_due_runs(mailing, workspace=workspace)
         if not runs:
             when = services.sync_schedule(mailing, workspace=workspace)
@@ -113,5 +117,21 @@ class Command(BaseCommand):
                 connection.close_if_unusable_or_obsolete()
         if progress.state != "done":
             left = Delivery.objects.filter(run=run, status__in=["pending", "sending"]).count()
-            self.stdout.write(f"run {run.pk}: {left} deliveries left for the consumer ({progress.state}).")
+            if progress.state == "paused":
+                mailing = Mailing.objects.get(pk=run.mailing_id)
+                self.stdout.write(f"run {run.pk}: {inactive_note(mailing)}; {left} deliveries wait.")
+            else:
+                self.stdout.write(f"run {run.pk}: {left} deliveries left for the consumer ({progress.state}).")
         return summary
+
+
+def inactive_note(mailing):
+    """Why a mailing is not sent, for the command's output."""
+    if mailing.disabled_by_manager:
+        return "disabled by a manager, nothing is sent (it cannot be resumed from the workspace)"
+    if mailing.pause_reason == Mailing.PauseReason.SENDER_REFUSED:
+        reply = mailing.pause_detail
+        return f"paused: the mail provider refused the sender or the account ({reply}); resume it to send"
+    if mailing.is_paused:
+        return "paused, nothing is sent; resume it to send"
+    return "active"
