@@ -2,8 +2,9 @@
 
 Every function here runs inside a workspace schema (the callers enter it
 with schema_context). Several workers (threads, processes, machines) may work
-on one run at once: they claim disjoint batches with FOR UPDATE SKIP LOCKED,
-and a claim older than DELIVERY_CLAIM_TIMEOUT is taken back from a worker
+on one run at once: they claim disjoint batches with FOR UPDATE SKIP LOCKED;
+a live worker's claims are renewed by its heartbeat (heartbeat.py), and a
+claim not renewed for DELIVERY_CLAIM_TIMEOUT is taken back from a worker
 that died. Results are written per batch: one UPDATE of the deliveries and
 one INSERT of the attempts, not a round trip per message; the per-message
 journal (journal.py) keeps a killed worker from causing more than one
@@ -21,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Min, Q
+from django.db.models import Count, Min, Q
 from django.utils import timezone
 
 from tenant_apps.campaigns.rendering import CompiledMessage
@@ -29,6 +30,7 @@ from tenant_apps.campaigns.rendering import CompiledMessage
 from . import pausing
 from .breaker import CircuitBreaker
 from .compose import build_message, envelope_address, format_from
+from .heartbeat import ClaimHeartbeat
 from .journal import SentJournal
 from .models import Attempt, Delivery, Run
 from .smtp import PERMANENT, SENT, TEMPORARY, Outcome, SmtpConfig, SmtpSender
@@ -175,10 +177,6 @@ def claim_batch(run, me, limit, now):
             cursor.execute(CLAIM_STALE_SQL, {**params, "limit": limit - len(claimed)})
             claimed += [Claimed(*row) for row in cursor.fetchall()]
         return claimed
-
-
-def renew_claims(ids, me, now):
-    Delivery.objects.filter(id__in=ids, claimed_by=me, status=SENDING).update(claimed_at=now)
 
 
 # --- recording results, a batch at a time -------------------------------------------------
@@ -369,7 +367,7 @@ def send_batch(ctx, batch, *, sender, breaker, journal, me, probe, summary, on_p
     """
     deadline, flush_every = ctx.run.deadline, settings.DELIVERY_FLUSH_SECONDS
     recovered = journal.lookup([c.id for c in batch if c.reclaimed])
-    results, pending_ids = [], [c.id for c in batch]
+    results = []
     flushed_at = time.monotonic()
     failures_seen = probe
     stopped = refusal = None
@@ -434,7 +432,6 @@ def send_batch(ctx, batch, *, sender, breaker, journal, me, probe, summary, on_p
                 break
         if must_flush or time.monotonic() - flushed_at > flush_every:
             flush()
-            renew_claims(pending_ids[index + 1 :], me, timezone.now())
     flush()
     if probe and not sent_any:
         breaker.release_probe()  # nothing was sent, so nothing was learnt: let the next probe go
@@ -489,6 +486,15 @@ def wake_time(run, now):
     return wake, agg["claimed"] is not None and (agg["retry"] is None or agg["retry"] > now)
 
 
+def claim_holders(run, now):
+    """(how many workers hold live claims on the run, when the oldest of those claims would expire)."""
+    timeout = timedelta(seconds=settings.DELIVERY_CLAIM_TIMEOUT)
+    agg = Delivery.objects.filter(run=run, status=SENDING, claimed_at__gte=now - timeout).aggregate(
+        workers=Count("claimed_by", distinct=True), oldest=Min("claimed_at")
+    )
+    return agg["workers"], agg["oldest"] + timeout if agg["oldest"] else None
+
+
 def process_run(run, workspace, *, budget=None, stop_at=None, sender=None, on_progress=None):
     """Send what is sendable of a run now, in batches, until nothing is or the time is up.
 
@@ -504,6 +510,22 @@ def process_run(run, workspace, *, budget=None, stop_at=None, sender=None, on_pr
     ctx = RunContext(run, workspace)
     if budget is not None:
         stop_at = min(stop_at or float("inf"), time.monotonic() + budget)
+    with ClaimHeartbeat(connection.schema_name, run.pk, me):
+        return work_run(
+            run,
+            ctx,
+            progress,
+            sender=sender,
+            me=me,
+            breaker=breaker,
+            journal=journal,
+            stop_at=stop_at,
+            on_progress=on_progress,
+        )
+
+
+def work_run(run, ctx, progress, *, sender, me, breaker, journal, stop_at, on_progress):
+    """process_run's loop: claim, send, record, until nothing is sendable or the time is up."""
     while True:
         now = timezone.now()
         if run.deadline <= now:

@@ -152,7 +152,7 @@ def test_5xx_at_rcpt_fails_that_recipient_at_once_with_the_response_logged(
     in_workspace, engine_settings, smtp_sink, make_mailing
 ):
     refusing = smtp_sink("-f", "RCPT")  # 500 on every recipient
-    engine_settings(refusing.port)
+    engine_settings(refusing.port).DELIVERY_SMTP_TIMEOUT = 5.0  # not a test of timeouts: no slow reply counts
     mailing = make_mailing(2)
 
     run, progress = send_now(mailing, in_workspace)
@@ -188,7 +188,7 @@ def test_greylisting_retries_each_recipient_and_leaves_the_breaker_closed(
     in_workspace, engine_settings, smtp_sink, make_mailing
 ):
     greylisting = smtp_sink("-r", "RCPT")  # 450 on every recipient: one domain's greylisting, not a sick provider
-    engine_settings(greylisting.port)  # the breaker opens after 3 provider faults in a row
+    engine_settings(greylisting.port).DELIVERY_SMTP_TIMEOUT = 5.0  # the breaker opens after 3 provider faults
     mailing = make_mailing(10)
 
     run, progress = send_now(mailing, in_workspace)
@@ -204,7 +204,7 @@ def test_provider_faults_other_than_a_dead_server_open_the_breaker(
     in_workspace, engine_settings, smtp_sink, make_mailing, refusal
 ):
     sick = smtp_sink(refusal, "MAIL" if refusal == "-r" else "DATA")
-    engine_settings(sick.port)
+    engine_settings(sick.port).DELIVERY_SMTP_TIMEOUT = 5.0
     mailing = make_mailing(10)
 
     run, progress = send_now(mailing, in_workspace)
@@ -228,7 +228,7 @@ def test_5xx_at_mail_from_pauses_the_mailing_keeps_every_delivery_and_tells_the_
     owner = member_factory(in_workspace, "owner", email="owner@example.com")
     member_factory(in_workspace, "editor", email="editor@example.com")
     refusing = smtp_sink("-f", "MAIL")  # 500 on MAIL FROM: the provider refuses our sender
-    engine_settings(refusing.port)
+    engine_settings(refusing.port).DELIVERY_SMTP_TIMEOUT = 5.0
     mailing = make_mailing(20)  # three batches of 7
 
     with django_capture_on_commit_callbacks(execute=True):

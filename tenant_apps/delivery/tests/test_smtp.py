@@ -92,9 +92,9 @@ def test_4xx_and_5xx_are_told_apart(smtp_sink, option):
 @pytest.mark.parametrize("pipelining", [True, False], ids=["pipelined", "one-command-at-a-time"])
 def test_a_4xx_at_mail_from_is_the_providers_fault_and_a_5xx_there_refuses_the_sender(smtp_sink, pipelining):
     extra = [] if pipelining else ["-p"]
-    with sender_for(smtp_sink("-r", "MAIL", *extra).port) as sender:
+    with sender_for(smtp_sink("-r", "MAIL", *extra).port, timeout=5) as sender:
         temporary = sender.send("a@example.com", "b@example.com", MESSAGE)
-    with sender_for(smtp_sink("-f", "MAIL", *extra).port) as sender:
+    with sender_for(smtp_sink("-f", "MAIL", *extra).port, timeout=5) as sender:
         permanent = sender.send("a@example.com", "b@example.com", MESSAGE)
     assert temporary.stage == "MAIL FROM" and temporary.provider_fault and not temporary.sender_refused
     assert permanent.stage == "MAIL FROM" and permanent.sender_refused
@@ -103,9 +103,9 @@ def test_a_4xx_at_mail_from_is_the_providers_fault_and_a_5xx_there_refuses_the_s
 @pytest.mark.parametrize("pipelining", [True, False], ids=["pipelined", "one-command-at-a-time"])
 def test_replies_about_the_recipient_are_neither_provider_faults_nor_sender_refusals(smtp_sink, pipelining):
     extra = [] if pipelining else ["-p"]
-    with sender_for(smtp_sink("-r", "RCPT", *extra).port) as sender:
+    with sender_for(smtp_sink("-r", "RCPT", *extra).port, timeout=5) as sender:
         greylisted = sender.send("a@example.com", "b@example.com", MESSAGE)
-    with sender_for(smtp_sink("-f", "RCPT", *extra).port) as sender:
+    with sender_for(smtp_sink("-f", "RCPT", *extra).port, timeout=5) as sender:
         unknown = sender.send("a@example.com", "b@example.com", MESSAGE)
     assert (greylisted.kind, greylisted.stage, greylisted.provider_fault) == (TEMPORARY, "RCPT", False)
     assert (unknown.kind, unknown.stage, unknown.sender_refused) == (PERMANENT, "RCPT", False)
@@ -113,7 +113,7 @@ def test_replies_about_the_recipient_are_neither_provider_faults_nor_sender_refu
 
 def test_a_5xx_after_data_is_the_recipients_permanent_failure(smtp_server):
     smtp_server.refuse["spam@example.com"] = "554 5.7.1 message rejected"
-    with sender_for(smtp_server.port) as sender:
+    with sender_for(smtp_server.port, timeout=5) as sender:
         outcome = sender.send("a@example.com", "spam@example.com", MESSAGE)
     assert (outcome.kind, outcome.code, outcome.stage) == (PERMANENT, 554, "DATA")
     assert not outcome.sender_refused and not outcome.provider_fault
