@@ -297,10 +297,11 @@ DELIVERY_SMTP_TIMEOUT = env.float("DELIVERY_SMTP_TIMEOUT", default=10.0)
 DELIVERY_SMTP_IDLE_CHECK = env.float("DELIVERY_SMTP_IDLE_CHECK", default=30.0)
 # Deliveries claimed per batch (one claim query and one bookkeeping write per batch).
 DELIVERY_BATCH_SIZE = env.int("DELIVERY_BATCH_SIZE", default=500)
-# Bookkeeping is also flushed (and the claim renewed) when a batch runs this long.
+# Bookkeeping is also flushed when a batch runs this long.
 DELIVERY_FLUSH_SECONDS = env.float("DELIVERY_FLUSH_SECONDS", default=5.0)
-# A claim older than this is taken back from a worker that died (seconds).
-DELIVERY_CLAIM_TIMEOUT = env.float("DELIVERY_CLAIM_TIMEOUT", default=120.0)
+# A live worker's heartbeat renews its claims every third of this; a claim not renewed
+# for this long is taken back from a worker that died (seconds).
+DELIVERY_CLAIM_TIMEOUT = env.float("DELIVERY_CLAIM_TIMEOUT", default=30.0)
 # Temporary failures: retry after base * 2**(attempt-1) seconds (capped), ±jitter, within the deadline.
 DELIVERY_RETRY_BASE = env.float("DELIVERY_RETRY_BASE", default=60.0)
 DELIVERY_RETRY_MAX_DELAY = env.float("DELIVERY_RETRY_MAX_DELAY", default=3600.0)
@@ -313,5 +314,6 @@ DELIVERY_BREAKER_COOLDOWN = env.float("DELIVERY_BREAKER_COOLDOWN", default=30.0)
 DELIVERY_BREAKER_MAX_COOLDOWN = env.float("DELIVERY_BREAKER_MAX_COOLDOWN", default=600.0)
 # huey tasks started per run, so several consumer workers share a big run.
 DELIVERY_WORKERS_PER_RUN = env.int("DELIVERY_WORKERS_PER_RUN", default=2)
-# The tick leases a due schedule entry for this long; an unfinished run is looked at again this often.
-DELIVERY_WATCHDOG_SECONDS = env.float("DELIVERY_WATCHDOG_SECONDS", default=300.0)
+# The tick leases a due schedule entry for this long; an unfinished run is looked at again this often
+# (under the tick's 60 s: at every tick).
+DELIVERY_WATCHDOG_SECONDS = env.float("DELIVERY_WATCHDOG_SECONDS", default=30.0)

@@ -2,8 +2,9 @@
 
 Runs in the foreground, in this process, through the same engine as the
 huey workers (several of these and the consumers can share one run). Waits
-for retries that fall due within --max-wait seconds; what is left after that
-stays queued for the consumer. Exits non-zero for an unknown workspace or
+for retries that fall due within --max-wait seconds, and stops sending at
+that limit even mid-batch or mid-message (a slow server cannot hold it);
+what is left stays pending for the consumer. Exits non-zero for an unknown workspace or
 mailing (failed deliveries are reported in the summary, not as an error).
 """
 
@@ -34,7 +35,7 @@ class Command(BaseCommand):
             type=float,
             default=300.0,
             metavar="SECONDS",
-            help="how long to wait for retries and other workers before leaving the rest to the consumer",
+            help="stop after this long (waiting for retries included), leaving the rest to the consumer",
         )
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -73,6 +74,10 @@ class Command(BaseCommand):
 
     def send_mailing(self, workspace, mailing, deadline, options):
         summary = engine.Summary()
+        if not services.is_active(mailing):
+            services.prepare_due_runs(mailing, workspace=workspace)  # keeps the schedule index in step
+            self.stdout.write(f"{workspace.slug} / mailing {mailing.pk} «{mailing.name}»: {inactive_note(mailing)}.")
+            return summary
         runs = services.prepare_due_runs(mailing, workspace=workspace)
         if not runs:
             when = services.sync_schedule(mailing, workspace=workspace)
@@ -99,7 +104,9 @@ class Command(BaseCommand):
         )
         with bar:
             while True:
-                progress = engine.process_run(run, workspace, on_progress=lambda n: bar.update(n) if n else None)
+                progress = engine.process_run(
+                    run, workspace, stop_at=deadline, on_progress=lambda n: bar.update(n) if n else None
+                )
                 summary.add(progress.summary)
                 bar.set_postfix(sent=summary.sent, failed=summary.failed, retried=summary.retried)
                 if progress.state in ("done", "paused") or time.monotonic() >= deadline:
@@ -110,5 +117,21 @@ class Command(BaseCommand):
                 connection.close_if_unusable_or_obsolete()
         if progress.state != "done":
             left = Delivery.objects.filter(run=run, status__in=["pending", "sending"]).count()
-            self.stdout.write(f"run {run.pk}: {left} deliveries left for the consumer ({progress.state}).")
+            if progress.state == "paused":
+                mailing = Mailing.objects.get(pk=run.mailing_id)
+                self.stdout.write(f"run {run.pk}: {inactive_note(mailing)}; {left} deliveries wait.")
+            else:
+                self.stdout.write(f"run {run.pk}: {left} deliveries left for the consumer ({progress.state}).")
         return summary
+
+
+def inactive_note(mailing):
+    """Why a mailing is not sent, for the command's output."""
+    if mailing.disabled_by_manager:
+        return "disabled by a manager, nothing is sent (it cannot be resumed from the workspace)"
+    if mailing.pause_reason == Mailing.PauseReason.SENDER_REFUSED:
+        reply = mailing.pause_detail
+        return f"paused: the mail provider refused the sender or the account ({reply}); resume it to send"
+    if mailing.is_paused:
+        return "paused, nothing is sent; resume it to send"
+    return "active"
