@@ -6,13 +6,11 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from saas.factories import make_attempt, make_delivery, make_mailing, make_run
+from saas.factories import make_attempt, make_delivery, make_mailing, make_member, make_run
 from saas.tests.test_browser_smoke import signed_in_cookie
-from tenants.access import set_member_role
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("journey_workspace")]
 
@@ -36,8 +34,7 @@ def sent_mailing(journey_workspace):
 
 @pytest.fixture
 def owner(journey_workspace):
-    user = get_user_model().objects.create_user(email=f"newcomer-{uuid.uuid4().hex[:8]}@example.com")
-    set_member_role(user, journey_workspace, "owner")
+    user = make_member(journey_workspace, "owner", email=f"newcomer-{uuid.uuid4().hex[:8]}@example.com", verified=False)
     yield user
     user.delete()
 
@@ -83,7 +80,7 @@ def test_language_picked_before_signing_in_is_kept_after_signing_in(live_site, p
     owner.set_password(PASSWORD)
     owner.language = "ru"
     owner.save()
-    mark_email_verified(owner)
+    mark_email_verified(owner)  # the owner fixture left it unverified
     page.goto(live_site.url("/accounts/login/"))
 
     with page.expect_navigation():

@@ -12,13 +12,12 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from saas.factories import make_post
+from saas.factories import make_client, make_mailing, make_manager, make_message, make_post, make_user
 from saas.tests.test_browser_smoke import signed_in_cookie
-from tenants.access import MANAGERS_GROUP, set_member_role
+from tenants.access import set_member_role
 
 pytestmark = pytest.mark.browser
 
@@ -36,16 +35,13 @@ def filled(journey_workspace):
     from tenants.models import ScheduleEntry
 
     tag = uuid.uuid4().hex[:8]
-    person = get_user_model().objects.create_user(email=f"widths-{tag}-{LONG_EMAIL}", full_name="Wide Widths")
-    person.groups.add(Group.objects.get(name=MANAGERS_GROUP))
+    person = make_manager(email=f"widths-{tag}-{LONG_EMAIL}", full_name="Wide Widths")
     set_member_role(person, journey_workspace, "owner")
-    victim = get_user_model().objects.create_user(email=f"victim-{tag}-{LONG_EMAIL}")
+    victim = make_user(f"victim-{tag}-{LONG_EMAIL}")
     now = timezone.now()
     with schema_context(journey_workspace.schema_name):
         clients = [
-            Client.objects.create(
-                email=f"{n}-{tag}-{LONG_EMAIL}", full_name=f"Client number {n} {tag}", comment="x" * 80
-            )
+            make_client(f"{n}-{tag}-{LONG_EMAIL}", full_name=f"Client number {n} {tag}", comment="x" * 80)
             for n in range(3)
         ]
         job = ImportJob.objects.create(
@@ -58,10 +54,10 @@ def filled(journey_workspace):
             errors=[[2, "Enter a valid email address.", {}, LONG_EMAIL + "@"]],
             finished_at=now,
         )
-        message = Message.objects.create(subject=f"Monthly news {tag} " + "long " * 10, body_text="Hello {{ name }}")
+        message = make_message(f"Monthly news {tag} " + "long " * 10, "Hello {{ name }}")
         # Saved with a future start (nothing is sent), then moved into the past as the engine would.
-        mailing = Mailing.objects.create(
-            name=f"Widths {tag} " + "long name " * 6,
+        mailing = make_mailing(
+            f"Widths {tag} " + "long name " * 6,
             message=message,
             start_at=now + timedelta(days=1),
             end_at=now + timedelta(days=2),
@@ -83,8 +79,8 @@ def filled(journey_workspace):
                 response=LONG_RESPONSE if failed else "2.0.0 Ok: queued as " + "Q" * 40,
                 permanent=failed,
             )
-        running = Mailing.objects.create(
-            name=f"Running {tag}", message=message, start_at=now + timedelta(days=1), end_at=now + timedelta(days=9)
+        running = make_mailing(
+            f"Running {tag}", message=message, start_at=now + timedelta(days=1), end_at=now + timedelta(days=9)
         )
     post = make_post(f"A post with a rather long title about {LONG_EMAIL} {tag}", slug=f"widths-{tag}")
     yield {

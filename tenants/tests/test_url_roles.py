@@ -13,7 +13,7 @@ import pytest
 from django.urls import reverse
 from django_tenants.utils import schema_context
 
-from saas.factories import make_manager
+from saas.factories import make_client, make_manager
 from tenant_apps.audience import urls as audience_urls
 from tenant_apps.delivery import urls as delivery_urls
 from tenants import urls_workspace
@@ -68,14 +68,14 @@ def test_every_url_of_these_apps_is_classified():
 def objects(workspace, member_factory):
     """One of everything a URL may point at, in acme."""
     from saas.factories import make_mailing
-    from tenant_apps.audience.models import Client, ImportJob
+    from tenant_apps.audience.models import ImportJob
 
     teammate = member_factory(workspace, "viewer")
     invitation = invite(
         workspace=workspace, email=f"{uuid.uuid4().hex[:8]}@example.com", role="editor", invited_by=None
     )
     with schema_context(workspace.schema_name):
-        client = Client.objects.create(email="target@example.com")
+        client = make_client("target@example.com")
         job = ImportJob.objects.create(file_name="c.csv", data=b"email\n", status="done")
         mailing = make_mailing()
     return {
