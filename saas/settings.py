@@ -237,7 +237,6 @@ FORMAT_MODULE_PATH = ["saas.formats"]
 TIME_ZONE = env.str("TIME_ZONE", default="Europe/Moscow")
 USE_I18N = True
 USE_TZ = True
-LANGUAGE_COOKIE_DOMAIN = env.str("SESSION_COOKIE_DOMAIN", default=None)
 
 # --- static and media -------------------------------------------------------
 
@@ -258,6 +257,8 @@ STORAGES = {
 # --- security -------------------------------------------------------------
 
 SESSION_COOKIE_DOMAIN = env.str("SESSION_COOKIE_DOMAIN", default=None)
+# The language cookie reaches the same hosts as the session cookie.
+LANGUAGE_COOKIE_DOMAIN = SESSION_COOKIE_DOMAIN
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
 SESSION_COOKIE_SECURE = not DEBUG
@@ -274,16 +275,17 @@ CSRF_TRUSTED_ORIGINS = env.list(
 
 # --- logging ----------------------------------------------------------------
 
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "[%(asctime)s] %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         # run_huey adds its own handler to "huey" only when it has none; with one
         # here and no propagation to the root, each consumer line is printed once.
-        "huey": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO"), "propagate": False},
+        "huey": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
     },
 }
 
