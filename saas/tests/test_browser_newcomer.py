@@ -57,7 +57,9 @@ def test_mailing_page_shows_the_latest_results_and_leads_to_a_report_that_fits(
             figures.get_by_test_id(f"latest-{state}").inner_text() for state in ("sent", "failed", "pending", "skipped")
         ] == ["3", "1", "0", "1"]
         assert "text-danger" not in figures.get_by_test_id("latest-pending").get_attribute("class")
-        page.get_by_test_id("report-link").click()
+        with page.expect_navigation():
+            page.get_by_test_id("report-link").click()
+        page.wait_for_function("() => window.Chart && Chart.getChart('attempts-chart')")
 
         assert page.locator("#id_period").input_value() == "2d"  # ran three hours ago: 48 hours by hour
         labels = page.evaluate("() => Chart.getChart('attempts-chart').data.labels")
