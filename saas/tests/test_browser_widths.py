@@ -7,6 +7,7 @@ tables scroll inside their own box instead, with a fade at the edge as the cue
 that more columns are there, and the console's action buttons stay on screen.
 """
 
+import re
 import uuid
 from datetime import timedelta
 
@@ -14,6 +15,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 from django_tenants.utils import schema_context
+from playwright.sync_api import expect
 
 from saas.factories import make_client, make_mailing, make_manager, make_message, make_post, make_user
 from saas.tests.test_browser_smoke import signed_in_cookie
@@ -239,8 +241,8 @@ def test_wide_console_table_scrolls_in_its_box_with_a_cue_and_its_button_on_scre
     assert 0 <= left and right <= WIDTHS["phone"]  # reachable without scrolling the table
 
     box.evaluate("box => box.scrollTo(box.scrollWidth, 0)")
-    phone.wait_for_function("() => !document.querySelector('.table-responsive').classList.contains('scroll-cue-end')")
-    assert "scroll-cue-start" in box.get_attribute("class")
+    expect(box).not_to_have_class(re.compile(r"\bscroll-cue-end\b"))
+    expect(box).to_have_class(re.compile(r"\bscroll-cue-start\b"))
 
 
 def test_attempt_log_scrolls_in_its_box_on_a_phone(live_site, phone, filled, journey_workspace):
@@ -268,6 +270,6 @@ def test_file_picker_speaks_the_page_language(live_site, browser, filled, journe
             {"name": "people.csv", "mimeType": "text/csv", "buffer": b"email\na@example.com\n"}
         )
 
-        assert picker.locator("[data-file-name]").inner_text() == "people.csv"
+        expect(picker.locator("[data-file-name]")).to_have_text("people.csv")
     finally:
         context.close()
