@@ -76,8 +76,9 @@ class NotAMemberError(Exception):
 
 
 def is_last_owner(user, workspace):
+    """Whether `user` is an owner and no other owner could still sign in (a blocked one cannot)."""
     owners = [member for member, role in workspace_members(workspace) if role is Role.OWNER]
-    return owners == [user]
+    return user in owners and not any(owner.is_active for owner in owners if owner != user)
 
 
 def change_member_role(workspace, user, role):
