@@ -80,7 +80,9 @@ def browser(live_site):
 
 
 @pytest.fixture
-def page(browser):
+def page(browser, live_site, settings):
+    # Absolute links (the sign-in hand-off, emails) point at the live server's port, as `make run` does.
+    settings.SITE_URL = live_site.url("").rstrip("/")
     context = browser.new_context(locale="ru-RU")
     page = context.new_page()
     page.set_default_timeout(15_000)
