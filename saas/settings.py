@@ -76,6 +76,10 @@ DEFAULT_NOT_FOUND_TENANT_VIEW = "saas.views.unknown_workspace"
 DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
 
 MIDDLEWARE = [
+    # /healthz answers before host routing and the HTTPS redirect (any Host, plain HTTP).
+    "saas.health.HealthCheckMiddleware",
+    # Outside host routing, so the unknown-workspace page gets the policy too.
+    "saas.csp.ContentSecurityPolicyMiddleware",
     "tenants.middleware.WorkspaceMainMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
