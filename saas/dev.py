@@ -20,6 +20,8 @@ import sys
 import time
 from pathlib import Path
 
+import environ
+
 ROOT = Path(__file__).resolve().parent.parent
 VAR = ROOT / "var"
 PORT = int(os.environ.get("PORT", "8000"))
@@ -92,6 +94,8 @@ def main():
     # A shell without job control starts background commands with SIGINT ignored.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     os.environ.setdefault("DEBUG", "1")
+    # The settings read .env too: SITE_URL's host must be the BASE_DOMAIN they will see.
+    environ.Env.read_env(ROOT / ".env", overwrite=False)
     os.environ["SITE_URL"] = site_url(PORT)
     VAR.mkdir(exist_ok=True)
     children = []
