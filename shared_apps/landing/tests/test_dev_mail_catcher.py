@@ -22,7 +22,7 @@ def mail_catcher(settings, tmp_path, db):
     return tmp_path
 
 
-@pytest.mark.parametrize("address", ["127.0.0.1", "127.0.0.2", "::1"])
+@pytest.mark.parametrize("address", ["127.0.0.1", "127.0.0.2", "::1", "::ffff:127.0.0.1"])
 def test_a_browser_on_this_machine_sees_the_caught_mail(mail_catcher, address):
     client = host_client("localhost")
 
@@ -34,7 +34,7 @@ def test_a_browser_on_this_machine_sees_the_caught_mail(mail_catcher, address):
 
 
 @pytest.mark.parametrize("host", ["localhost", "localhost:8000"])
-@pytest.mark.parametrize("address", ["192.168.1.20", "203.0.113.9", "2001:db8::1", ""])
+@pytest.mark.parametrize("address", ["192.168.1.20", "203.0.113.9", "2001:db8::1", "::ffff:192.168.1.20", "", "junk"])
 def test_a_request_from_elsewhere_gets_404_whatever_the_host_header(mail_catcher, host, address):
     client = host_client(host)
 
