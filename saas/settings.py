@@ -11,6 +11,8 @@ from pathlib import Path
 import environ
 from django.utils.translation import gettext_lazy as _
 
+from saas.links import parse_site_url, site_url_from_parts
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
@@ -74,6 +76,10 @@ DEFAULT_NOT_FOUND_TENANT_VIEW = "saas.views.unknown_workspace"
 DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
 
 MIDDLEWARE = [
+    # /healthz answers before host routing and the HTTPS redirect (any Host, plain HTTP).
+    "saas.health.HealthCheckMiddleware",
+    # Outside host routing, so the unknown-workspace page gets the policy too.
+    "saas.csp.ContentSecurityPolicyMiddleware",
     "tenants.middleware.WorkspaceMainMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -189,9 +195,15 @@ ACCOUNT_EMAIL_VERIFICATION_BY_CODE_ENABLED = True
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_CHANGE_EMAIL = True
-ACCOUNT_DEFAULT_HTTP_PROTOCOL = env.str("HTTP_PROTOCOL", default="http" if DEBUG else "https")
-# Port to put in absolute links (emails) when the site is not on 80/443 (`make run` sets it).
-SITE_URL_PORT = env.str("SITE_URL_PORT", default="")
+# The public site as people reach it: scheme://BASE_DOMAIN[:port]. Every absolute link (emails, preview,
+# unsubscribe, hand-off, invitations, seed_demo) is built from it by saas.links.absolute_url; `make run`
+# sets it from its port. Unset: HTTP_PROTOCOL://BASE_DOMAIN[:SITE_URL_PORT] (runserver's 8000 in DEBUG).
+SITE_URL = env.str("SITE_URL", default="") or site_url_from_parts(
+    env.str("HTTP_PROTOCOL", default="http" if DEBUG else "https"),
+    BASE_DOMAIN,
+    env.str("SITE_URL_PORT", default="") or (8000 if DEBUG else None),
+)
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = parse_site_url(SITE_URL, BASE_DOMAIN).scheme
 LOGIN_URL = "account_login"
 # After signing in or up, people land on their list of workspaces.
 LOGIN_REDIRECT_URL = "workspaces"

@@ -10,6 +10,7 @@ that more columns are there, and the console's action buttons stay on screen.
 import re
 import uuid
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -18,6 +19,7 @@ from django_tenants.utils import schema_context
 from playwright.sync_api import expect
 
 from saas.factories import make_client, make_mailing, make_manager, make_message, make_post, make_user
+from saas.testing import record_csp_violation
 from saas.tests.test_browser_smoke import signed_in_cookie
 from tenants.access import set_member_role
 
@@ -175,7 +177,7 @@ def anonymous_pages(filled, journey_workspace):
         ("sign in", None, "/accounts/login/"),
         ("sign up", None, "/accounts/signup/"),
         ("password reset", None, "/accounts/password/reset/"),
-        ("unsubscribe", host, link.split(host, 1)[1]),
+        ("unsubscribe", host, urlsplit(link).path),
     ]
 
 
@@ -200,6 +202,8 @@ def test_no_page_is_wider_than_the_screen(live_site, browser, filled, journey_wo
     context.add_cookies([{"name": "django_language", "value": language, "domain": host, "path": "/"} for host in hosts])
     page = context.new_page()
     page.set_default_timeout(15_000)
+    csp_violations = []
+    page.on("console", lambda message: record_csp_violation(csp_violations, message))
     too_wide, without_cue = [], []
     visited = pages(filled, journey_workspace) if visitor == "signed in" else anonymous_pages(filled, journey_workspace)
     try:
@@ -215,6 +219,7 @@ def test_no_page_is_wider_than_the_screen(live_site, browser, filled, journey_wo
         context.close()
 
     assert too_wide == [], f"wider than {width}px: {too_wide}"
+    assert csp_violations == [], "Content-Security-Policy violations in the console"
     assert without_cue == [], f"tables that scroll with no cue: {without_cue}"
 
 

@@ -1,10 +1,11 @@
-"""`manage.py start_sched` in this process: the summary, not-due mailings, --all, bad arguments."""
+"""`manage.py start_sched` in this process: the summary, not-due mailings, every workspace, bad arguments."""
 
 import datetime as dt
 from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.utils import timezone
 
 
@@ -102,13 +103,41 @@ def test_a_mailing_paused_by_a_refused_sender_mid_run_says_why_and_what_waits(
     assert "4 deliveries wait." in out and "sent: 0, failed: 0" in out
 
 
-def test_all_covers_every_workspace(in_workspace, other_workspace, engine_settings, smtp_server, make_mailing):
-    engine_settings(smtp_server.port)
+@pytest.fixture
+def mailings_in_both_workspaces(in_workspace, other_workspace, make_mailing):
+    """Two due mailings in acme, three in globex; the test ends back in acme's schema."""
     make_mailing(2)
+    connection.set_tenant(other_workspace)
+    make_mailing(3)
+    connection.set_tenant(in_workspace)
+
+
+def test_with_no_arguments_it_sends_every_workspaces_due_mailings_with_a_progress_bar(
+    mailings_in_both_workspaces, engine_settings, smtp_server
+):
+    engine_settings(smtp_server.port)
+
+    out, err = start_sched()
+
+    assert len(smtp_server.recipients) == 5 and "sent: 5" in out
+    assert "acme / Mailing 1" in err and "globex / Mailing 2" in err, "a tqdm bar per run"
+
+
+def test_all_is_still_accepted_and_means_every_workspace(mailings_in_both_workspaces, engine_settings, smtp_server):
+    engine_settings(smtp_server.port)
 
     out, _err = start_sched(all=True)
 
+    assert len(smtp_server.recipients) == 5 and "sent: 5" in out
+
+
+def test_tenant_narrows_it_to_one_workspace(mailings_in_both_workspaces, in_workspace, engine_settings, smtp_server):
+    engine_settings(smtp_server.port)
+
+    out, _err = start_sched(tenant=in_workspace.slug)
+
     assert len(smtp_server.recipients) == 2 and "sent: 2" in out
+    assert all(rcpt.startswith("c1-") for rcpt in smtp_server.recipients)
 
 
 @pytest.mark.parametrize(
@@ -117,6 +146,7 @@ def test_all_covers_every_workspace(in_workspace, other_workspace, engine_settin
         ({"tenant": "no-such-workspace"}, "No workspace with the address 'no-such-workspace'."),
         ({"tenant": "acme", "mailing": 987654}, "No mailing 987654 in the workspace 'acme'."),
         ({"all": True, "mailing": 1}, "--mailing needs --tenant."),
+        ({"mailing": 1}, "--mailing needs --tenant."),
     ],
 )
 def test_bad_arguments_are_clear_errors(workspace, options, message):

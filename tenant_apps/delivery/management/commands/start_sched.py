@@ -1,4 +1,8 @@
-"""`python manage.py start_sched --tenant <slug> | --all [--mailing ID]`: send due mailings now.
+"""`python manage.py start_sched [--tenant <slug> [--mailing ID]]`: send due mailings now.
+
+With no arguments it sends every active workspace's due mailings; `--tenant`
+narrows it to one workspace and `--mailing` to one of its mailings. `--all`
+(the default) is still accepted, for scripts written before it was.
 
 Runs in the foreground, in this process, through the same engine as the
 huey workers (several of these and the consumers can share one run). Waits
@@ -23,12 +27,12 @@ from tenants.models import Workspace
 
 
 class Command(BaseCommand):
-    help = "Send the due mailings of a workspace (or of every workspace) now, with a progress bar."
+    help = "Send the due mailings of every workspace (or of one, or one mailing) now, with a progress bar."
 
     def add_arguments(self, parser):
-        target = parser.add_mutually_exclusive_group(required=True)
-        target.add_argument("--tenant", metavar="SLUG", help="the workspace's address (slug)")
-        target.add_argument("--all", action="store_true", help="every active workspace")
+        target = parser.add_mutually_exclusive_group()
+        target.add_argument("--tenant", metavar="SLUG", help="only this workspace (its address, the slug)")
+        target.add_argument("--all", action="store_true", help="every active workspace (the default)")
         parser.add_argument("--mailing", type=int, metavar="ID", help="only this mailing (with --tenant)")
         parser.add_argument(
             "--max-wait",
@@ -56,7 +60,7 @@ class Command(BaseCommand):
 
     def workspaces(self, options):
         public = Workspace.objects.exclude(schema_name="public")
-        if options["all"]:
+        if not options["tenant"]:
             return list(public.filter(is_active=True).order_by("slug"))
         workspace = public.filter(slug=options["tenant"]).first()
         if workspace is None:
