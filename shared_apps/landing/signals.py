@@ -4,9 +4,9 @@ from django.db.models.signals import post_delete, post_save
 
 
 def _on_mailing_change(sender, **kwargs):
-    from .services import mailing_changed
+    from .counters import mailings_changed
 
-    mailing_changed()
+    mailings_changed()
 
 
 def connect():

@@ -11,6 +11,7 @@ from django.db import connection, transaction
 from django.db.models import Max
 from django_tenants.utils import schema_context
 
+from shared_apps.landing import counters
 from tenant_apps.campaigns.models import Mailing
 from tenants.models import ScheduleEntry
 
@@ -67,6 +68,7 @@ def sync_schedule(mailing, *, workspace=None, resume_now=False, moment=None):
     if status != mailing.status:
         Mailing.objects.filter(pk=mailing.pk).update(status=status)  # update(): no post_save loop
         mailing.status = status
+        counters.mailings_changed()
     return when
 
 

@@ -4,6 +4,7 @@ import pytest
 from django.db import connection
 from django.db.models.signals import post_save
 from django.test.utils import CaptureQueriesContext
+from django_tenants.utils import schema_context
 
 from tenant_apps.campaigns.models import Mailing
 
@@ -208,3 +209,19 @@ def test_mailing_name_opens_the_mailing_in_its_workspace(console_client, workspa
 
     row = response.context["page"][0]
     assert f'href="/open/acme/?next=/mailings/{row.id}/"' in response.content.decode()
+
+
+def test_disabling_a_sending_mailing_takes_it_off_the_home_pages_sending_now(
+    console_client, workspace, make_mailing, home_figures, django_capture_on_commit_callbacks
+):
+    from shared_apps.landing import counters
+
+    with django_capture_on_commit_callbacks(execute=True), schema_context(workspace.schema_name):
+        mailing = make_mailing(workspace, name="Live", status="running")
+        counters.mailings_changed()  # what the engine calls when it sets the status
+    total, active, _unique = home_figures()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        console_client.post(public_url("console:disable_mailing", "acme", mailing.pk))
+
+    assert home_figures()[:2] == (total, active - 1)

@@ -21,7 +21,7 @@ def add_mailing(workspace, status="created", **fields):
         mailing = Mailing.objects.create(
             name=fields.pop("name", "Mailing"),
             message=message,
-            start_at=now - timedelta(hours=1),
+            start_at=fields.pop("start_at", now - timedelta(hours=1)),
             end_at=now + timedelta(days=1),
             **fields,
         )
