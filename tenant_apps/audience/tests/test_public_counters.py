@@ -51,9 +51,7 @@ def test_a_deleted_client_is_no_longer_counted(editor, workspace, home_figures):
     assert unique_recipients(home_figures) == before - 1
 
 
-def test_an_email_in_two_workspaces_counts_once_until_both_delete_it(
-    editor, workspace, other_workspace, home_figures
-):
+def test_an_email_in_two_workspaces_counts_once_until_both_delete_it(editor, workspace, other_workspace, home_figures):
     before = unique_recipients(home_figures)
     editor.post("/clients/new/", {"email": "shared@example.com", "is_subscribed": "on"})
     with schema_context(other_workspace.schema_name):
@@ -72,7 +70,7 @@ def test_an_import_counts_its_new_clients_batch_by_batch(in_workspace, home_figu
     monkeypatch.setattr(services, "BATCH_SIZE", 2)
     services.save_client(Client(email="already@example.com"))
     before = unique_recipients(home_figures)
-    data = "email\nalready@example.com\na@example.com\nB@example.com\nbad\nc@example.com\n".encode()
+    data = b"email\nalready@example.com\na@example.com\nB@example.com\nbad\nc@example.com\n"
 
     job = services.run_import(ImportJob.objects.create(file_name="t.csv", data=data))
 
