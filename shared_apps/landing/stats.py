@@ -5,17 +5,17 @@ schema the connection is in (a request on a workspace host, a task).
 """
 
 # The SQL is assembled from quoted identifiers (schema and table names from our
-# own rows and models, through connection.ops.quote_name) and integers only.
+# own rows and models, through tenants.crossschema) and integers only.
 # ruff: noqa: S608
 
 import logging
 
-from django.apps import apps
-from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from tenants.models import Workspace
+from tenant_apps.audience.models import Client
+from tenant_apps.campaigns.models import Mailing
+from tenants import crossschema
 
 from .models import RecipientEmail, SiteStats, WorkspaceStats
 
@@ -27,16 +27,11 @@ RECIPIENTS = f"public.{RecipientEmail._meta.db_table}"
 SITE_STATS = f"public.{SiteStats._meta.db_table}"
 
 
-def _table(schema_name, model_label):
-    quote = connection.ops.quote_name
-    return f"{quote(schema_name)}.{quote(apps.get_model(model_label)._meta.db_table)}"
-
-
 def _mailing_counts_select(schema_name, workspace_id):
     return (
         f"SELECT {int(workspace_id)} AS workspace_id, count(*) AS total, "
         f"count(*) FILTER (WHERE {ACTIVE_CONDITION}) AS active "
-        f"FROM {_table(schema_name, 'campaigns.Mailing')}"
+        f"FROM {crossschema.table(schema_name, Mailing)}"
     )
 
 
@@ -48,15 +43,6 @@ def _upsert_workspace_stats(select_sql):
         "ON CONFLICT (workspace_id) DO UPDATE SET mailings_total = EXCLUDED.mailings_total, "
         "mailings_active = EXCLUDED.mailings_active, counted_at = EXCLUDED.counted_at"
     )
-
-
-def workspaces_with_schemas():
-    """(id, schema_name) of every workspace whose schema exists (creation may be half-way)."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT nspname FROM pg_namespace")
-        existing = {row[0] for row in cursor.fetchall()}
-    rows = Workspace.objects.exclude(schema_name=settings.PUBLIC_SCHEMA_NAME).values_list("id", "schema_name")
-    return [(pk, schema) for pk, schema in rows if schema in existing]
 
 
 def recount_workspace(workspace_id, schema_name):
@@ -114,8 +100,8 @@ def _repair_recipients(cursor, workspaces):
     adds its own +1/-1 to the repaired row, so none is lost or counted twice.
     """
     cursor.execute(f"LOCK TABLE {RECIPIENTS} IN SHARE ROW EXCLUSIVE MODE")
-    emails = " UNION ALL ".join(
-        f"SELECT lower(email) AS email FROM {_table(schema, 'audience.Client')}" for _pk, schema in workspaces
+    emails = crossschema.union_all(
+        f"SELECT lower(email) AS email FROM {crossschema.table(schema, Client)}" for _pk, schema in workspaces
     )
     cursor.execute(
         "CREATE TEMPORARY TABLE recipient_truth ON COMMIT DROP AS "
@@ -148,10 +134,10 @@ def refresh_all_stats():
     SQL fix, a restored schema, a dropped workspace). Returns the unique
     recipients.
     """
-    workspaces = workspaces_with_schemas()
+    workspaces = crossschema.workspace_schemas()
     with transaction.atomic(), connection.cursor() as cursor:
         if workspaces:
-            mailings = " UNION ALL ".join(_mailing_counts_select(schema, pk) for pk, schema in workspaces)
+            mailings = crossschema.union_all(_mailing_counts_select(schema, pk) for pk, schema in workspaces)
             cursor.execute(_upsert_workspace_stats(mailings))
         unique_clients, corrected = _repair_recipients(cursor, workspaces)
         SiteStats.objects.update_or_create(
