@@ -21,18 +21,20 @@ from .models import RecipientEmail, SiteStats, WorkspaceStats
 
 log = logging.getLogger(__name__)
 
-ACTIVE_CONDITION = "status = 'running' AND NOT is_paused AND NOT disabled_by_manager"
 
 RECIPIENTS = f"public.{RecipientEmail._meta.db_table}"
 SITE_STATS = f"public.{SiteStats._meta.db_table}"
 
 
 def _mailing_counts_select(schema_name, workspace_id):
-    return (
+    """(workspace id, mailings, active mailings) of one workspace; (sql, params)."""
+    active, params = crossschema.where_sql(Mailing.objects.active())
+    sql = (
         f"SELECT {int(workspace_id)} AS workspace_id, count(*) AS total, "
-        f"count(*) FILTER (WHERE {ACTIVE_CONDITION}) AS active "
+        f"count(*) FILTER (WHERE {active}) AS active "
         f"FROM {crossschema.table(schema_name, Mailing)}"
     )
+    return sql, params
 
 
 def _upsert_workspace_stats(select_sql):
@@ -47,8 +49,9 @@ def _upsert_workspace_stats(select_sql):
 
 def recount_workspace(workspace_id, schema_name):
     """Recount one workspace's mailings into its WorkspaceStats row (one statement)."""
+    select, params = _mailing_counts_select(schema_name, workspace_id)
     with connection.cursor() as cursor:
-        cursor.execute(_upsert_workspace_stats(_mailing_counts_select(schema_name, workspace_id)))
+        cursor.execute(_upsert_workspace_stats(select), params)
 
 
 # --- unique recipients: a reference count per email ------------------------------------------
@@ -137,8 +140,9 @@ def refresh_all_stats():
     workspaces = crossschema.workspace_schemas()
     with transaction.atomic(), connection.cursor() as cursor:
         if workspaces:
-            mailings = crossschema.union_all(_mailing_counts_select(schema, pk) for pk, schema in workspaces)
-            cursor.execute(_upsert_workspace_stats(mailings))
+            selects = [_mailing_counts_select(schema, pk) for pk, schema in workspaces]
+            mailings = crossschema.union_all(select for select, _params in selects)
+            cursor.execute(_upsert_workspace_stats(mailings), [p for _select, params in selects for p in params])
         unique_clients, corrected = _repair_recipients(cursor, workspaces)
         SiteStats.objects.update_or_create(
             pk=1,

@@ -37,11 +37,6 @@ class ActionRefused(Exception):
 # --- dashboard ---------------------------------------------------------------
 
 
-def active_mailings():
-    """Mailings being sent: running, and neither paused by the workspace nor disabled by a manager."""
-    return Mailing.objects.filter(status=Mailing.Status.RUNNING, is_paused=False, disabled_by_manager=False)
-
-
 def dashboard_counts():
     """The workspace's headline numbers."""
     mailings = Mailing.objects.aggregate(
@@ -55,7 +50,7 @@ def dashboard_counts():
     return {
         "mailings": mailings["total"],
         "messages": Message.objects.count(),
-        "active_mailings": active_mailings().count(),
+        "active_mailings": Mailing.objects.active().count(),
         "mailings_by_status": {key: mailings[key] for key in ("created", "running", "completed")},
         "clients": clients["total"],
         "subscribed_clients": clients["subscribed"],

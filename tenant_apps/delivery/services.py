@@ -22,10 +22,6 @@ from .scheduling import current_workspace, due_occurrence, next_due_time, now, o
 UNFINISHED = [Run.Status.PENDING, Run.Status.SENDING]
 
 
-def is_active(mailing):
-    return not mailing.is_paused and not mailing.disabled_by_manager
-
-
 def derive_status(has_runs, has_unfinished, remaining):
     """created until the first run; running while a run is unfinished or occurrences remain; then completed."""
     if has_unfinished or (has_runs and remaining):
@@ -55,7 +51,7 @@ def sync_schedule(mailing, *, workspace=None, resume_now=False, moment=None):
     if unfinished:
         check = moment if resume_now else moment + timedelta(seconds=settings.DELIVERY_WATCHDOG_SECONDS)
         when = min(when, check) if when else check
-    if not is_active(mailing):
+    if mailing.is_halted:
         when = None
 
     if when is None:
@@ -97,7 +93,7 @@ def prepare_due_runs(mailing, *, workspace=None, moment=None):
     """
     workspace = workspace or current_workspace()
     moment = moment or now()
-    if not is_active(mailing):
+    if mailing.is_halted:
         sync_schedule(mailing, workspace=workspace, moment=moment)
         return []
     occ = occurrences_of(mailing, zone(workspace.time_zone))
