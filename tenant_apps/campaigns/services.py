@@ -1,7 +1,9 @@
 """Messages, mailings and the dashboard (all run inside the workspace schema).
 
-Scheduling is the delivery engine's: it follows every mailing through its
-post_save signal, so mailings are always saved with `.save()` here.
+Scheduling and sending are the delivery engine's: every function here that
+saves or deletes a mailing hands it over with one explicit call,
+`delivery.services.mailing_changed` / `mailing_deleted`, in the same
+transaction.
 """
 
 from datetime import timedelta
@@ -16,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from saas.mail import queue_email
 from tenant_apps.audience.models import Client
+from tenant_apps.delivery import services as delivery
 from tenant_apps.delivery.reports import delivery_totals
 from tenants.services import site_url
 
@@ -153,6 +156,7 @@ def save_mailing(form):
             mailing.clients.clear()
         else:
             mailing.clients.set(form.cleaned_data["clients"])
+        delivery.mailing_changed(mailing)
     return mailing
 
 
@@ -161,6 +165,7 @@ def pause_mailing(mailing):
     take_fields_owned_elsewhere(mailing)
     mailing.is_paused = True
     mailing.save()
+    delivery.mailing_changed(mailing)
 
 
 @transaction.atomic
@@ -171,10 +176,14 @@ def resume_mailing(mailing):
         raise ActionRefused(_("A manager has disabled this mailing; it cannot be resumed."))
     mailing.is_paused = False
     mailing.save()
+    delivery.mailing_changed(mailing)
 
 
+@transaction.atomic
 def delete_mailing(mailing):
+    mailing_id = mailing.pk
     mailing.delete()
+    delivery.mailing_deleted(mailing_id)
 
 
 def subscribed_client_count():

@@ -11,6 +11,7 @@ from django_tenants.utils import schema_context
 
 from shared_apps.blog.models import Post
 from shared_apps.landing.models import SiteStats, WorkspaceStats
+from tenant_apps.campaigns import services as campaigns
 from tenants.models import Workspace
 
 from .conftest import add_clients, add_mailing
@@ -91,13 +92,12 @@ def test_saving_a_mailing_in_a_workspace_updates_the_count_and_the_cache(
     assert home_counts(public_client) == (1, 1, 0)
 
     with django_capture_on_commit_callbacks(execute=True), schema_context(workspace.schema_name):
-        mailing.is_paused = True
-        mailing.save()
+        campaigns.pause_mailing(mailing)
 
     assert home_counts(public_client) == (1, 0, 0)
 
     with django_capture_on_commit_callbacks(execute=True), schema_context(workspace.schema_name):
-        mailing.delete()
+        campaigns.delete_mailing(mailing)
 
     assert home_counts(public_client) == (0, 0, 0)
 
@@ -116,7 +116,7 @@ def test_active_mailing_count_comes_from_redis_on_the_second_request(public_clie
     WorkspaceStats.objects.create(workspace=workspace, mailings_total=5, mailings_active=3, counted_at=timezone.now())
     assert home_counts(public_client)[1] == 3
 
-    # Changed behind the signals' back: the cached figure is still served.
+    # Changed behind the services' back: the cached figure is still served.
     WorkspaceStats.objects.filter(workspace=workspace).update(mailings_active=4)
 
     assert home_counts(public_client)[1] == 3

@@ -1,4 +1,4 @@
-""""Active mailing" has one definition: the model property, the queryset and the home page's SQL agree."""
+"""One definition of "active mailing": the model property, the queryset and the home page's SQL agree."""
 
 import datetime
 import itertools
