@@ -109,12 +109,15 @@ def make_mailing(
     start_at: datetime | None = None,
     end_at: datetime | None = None,
     status: str | None = None,
+    hand_off: bool = False,
     **fields,
 ):
     """A mailing (with a new message unless one is given); by default it started a day ago and ends in 30 days.
 
-    `status` is the engine's to set, so it is written as the engine does
-    (an UPDATE, no post_save).
+    `hand_off=True` then calls `delivery.services.mailing_changed`, as every
+    service saving a mailing does (schedule index, counters; a due mailing
+    starts sending). `status` is the engine's to set, so it is written as
+    the engine does (an UPDATE).
     """
     from tenant_apps.campaigns.models import Mailing
 
@@ -127,13 +130,17 @@ def make_mailing(
             end_at=end_at or now + timedelta(days=30),
             **fields,
         )
+        if hand_off:
+            from tenant_apps.delivery import services as delivery
+
+            delivery.mailing_changed(mailing)
         if status:
             set_status(mailing, status)
     return mailing
 
 
 def set_status(mailing, status: str) -> None:
-    """Give `mailing` the status the engine would (without a post_save)."""
+    """Give `mailing` the status the engine would (an UPDATE, no hand-off)."""
     from tenant_apps.campaigns.models import Mailing
 
     Mailing.objects.filter(pk=mailing.pk).update(status=status)

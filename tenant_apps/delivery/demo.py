@@ -7,8 +7,6 @@ log are filled on a fresh machine without sending anything.
 
 from datetime import datetime, timedelta
 
-from django.utils import timezone
-
 from tenant_apps.audience.models import Client
 from tenant_apps.campaigns.models import Mailing
 
@@ -22,11 +20,12 @@ REFUSED = {
 }
 
 
-def add_demo_report(mailing: Mailing, workspace, started: datetime) -> Run:
+def add_demo_report(mailing: Mailing, started: datetime) -> Run:
     """Record a finished run of `mailing` at `started`: sent, refused and skipped deliveries with their attempts.
 
-    Then settles the mailing's status (completed) and schedule through the
-    delivery service, as the engine does after a run.
+    Then hands the mailing to the delivery service as every service saving a
+    mailing does: its status settles (completed), its schedule entry goes, the
+    home page's figures count it.
     """
     run = Run.objects.create(
         mailing=mailing,
@@ -65,5 +64,5 @@ def add_demo_report(mailing: Mailing, workspace, started: datetime) -> Run:
         delivery.last_response = attempts[-1].response
         delivery.save(update_fields=["last_response"])
     Attempt.objects.bulk_create(attempts)
-    services.sync_schedule(mailing, workspace=workspace, moment=timezone.now())
+    services.mailing_changed(mailing)
     return run

@@ -2,6 +2,7 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from django_tenants.utils import schema_context
 
 from saas import factories
 
@@ -11,17 +12,24 @@ def add_clients(workspace, *emails):
 
 
 def add_mailing(workspace, status="created", **fields):
-    """A mailing running from an hour ago to tomorrow, with `status` set as the engine sets it."""
+    """A mailing running from an hour ago to tomorrow, handed to delivery as every service does,
+    then given `status` as the engine gives it (an UPDATE, then the counters)."""
+    from shared_apps.landing import counters
+
     now = timezone.now()
-    return factories.make_mailing(
+    mailing = factories.make_mailing(
         fields.pop("name", "Mailing"),
         message=factories.make_message("Hello", "Hello", workspace=workspace),
         workspace=workspace,
-        start_at=now - timedelta(hours=1),
+        start_at=fields.pop("start_at", now - timedelta(hours=1)),
         end_at=now + timedelta(days=1),
-        status=status,
+        hand_off=True,
         **fields,
     )
+    with schema_context(workspace.schema_name):
+        factories.set_status(mailing, status)
+        counters.mailings_changed()
+    return mailing
 
 
 @pytest.fixture

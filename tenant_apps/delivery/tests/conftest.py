@@ -188,6 +188,7 @@ def make_mailing(in_workspace):
             start_at=start or now - dt.timedelta(minutes=1),
             end_at=end or now + dt.timedelta(days=1),
             periodicity=periodicity,
+            hand_off=True,  # what every service saving a mailing does
             **extra,
         )
         mailing.subscribed_clients = subscribed
