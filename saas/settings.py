@@ -58,6 +58,7 @@ TENANT_APPS = [
     "tenant_apps.audience",
     "tenant_apps.campaigns",
     "tenant_apps.delivery",
+    "tenant_apps.engagement",
 ]
 
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
@@ -74,6 +75,8 @@ DEFAULT_NOT_FOUND_TENANT_VIEW = "saas.views.unknown_workspace"
 DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
 
 MIDDLEWARE = [
+    # Open pixel and click redirect: answered before the tenant lookup, with no SQL (issue 12).
+    "tenant_apps.engagement.endpoints.TrackingMiddleware",
     "tenants.middleware.WorkspaceMainMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -314,3 +317,15 @@ DELIVERY_BREAKER_MAX_COOLDOWN = env.float("DELIVERY_BREAKER_MAX_COOLDOWN", defau
 DELIVERY_WORKERS_PER_RUN = env.int("DELIVERY_WORKERS_PER_RUN", default=2)
 # The tick leases a due schedule entry for this long; an unfinished run is looked at again this often.
 DELIVERY_WATCHDOG_SECONDS = env.float("DELIVERY_WATCHDOG_SECONDS", default=300.0)
+
+# --- open and click tracking (issue 12, tenant_apps/engagement) -------------------------
+# The hit stream and the link addresses live here: a Redis with persistence (the queue's, by default).
+TRACKING_REDIS_URL = env.str("TRACKING_REDIS_URL", default=HUEY_REDIS_URL or "redis://127.0.0.1:6379/0")
+TRACKING_REDIS_TIMEOUT = env.float("TRACKING_REDIS_TIMEOUT", default=0.5)
+TRACKING_STREAM = env.str("TRACKING_STREAM", default="rassylka:tracking")
+# Hits read from the stream per drain statement (one INSERT per batch per workspace).
+TRACKING_DRAIN_BATCH = env.int("TRACKING_DRAIN_BATCH", default=5000)
+# A click this soon after the message was delivered is a link scanner, not a person.
+TRACKING_SCANNER_SECONDS = env.float("TRACKING_SCANNER_SECONDS", default=5.0)
+# X-Forwarded-For is believed only from these addresses (the local nginx).
+TRACKING_TRUSTED_PROXIES = env.list("TRACKING_TRUSTED_PROXIES", default=["127.0.0.1", "::1"])

@@ -53,6 +53,10 @@ class Mailing(models.Model):
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.CREATED)
     is_paused = models.BooleanField(_("paused"), default=False)
     disabled_by_manager = models.BooleanField(_("disabled by a manager"), default=False)
+    # Per-mailing opt-outs of the workspace's tracking (tenant_apps/engagement), and UTM tags on links.
+    track_opens = models.BooleanField(_("track opens"), default=True)
+    track_clicks = models.BooleanField(_("track clicks"), default=True)
+    add_utm = models.BooleanField(_("add UTM parameters to links"), default=False)
     created = models.DateTimeField(_("created"), auto_now_add=True)
     updated = models.DateTimeField(_("updated"), auto_now=True)
 

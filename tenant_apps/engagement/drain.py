@@ -1,0 +1,226 @@
+"""Moving hits from the Redis stream into PostgreSQL, a batch at a time.
+
+Drains read through a consumer group, so two drains running at once get
+disjoint entries; a drain that died holding entries has them claimed back
+(XAUTOCLAIM) after TRACKING_CLAIM_IDLE seconds. Every hit is written with
+its stream id as `hit_id` and ON CONFLICT DO NOTHING, and only the rows
+actually inserted feed the per-delivery counts and the clients' last
+open/click: a batch written twice (a drain died between COMMIT and XACK)
+counts once. One statement per batch per workspace.
+"""
+
+import logging
+import os
+import socket
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import redis
+from django.conf import settings
+from django.db import connection, transaction
+from django_tenants.utils import schema_context
+
+from tenants.models import Workspace
+
+from . import stream
+from .classify import BURST
+
+log = logging.getLogger(__name__)
+
+GROUP = "drain"
+CLAIM_IDLE_MS = 60_000
+SEQ_BITS = 20  # hit_id = milliseconds << 20 | sequence within the millisecond
+
+WRITE_SQL = """
+WITH v AS (
+    SELECT * FROM unnest(%(hit)s::bigint[], %(kind)s::text[], %(at)s::timestamptz[], %(delivery)s::bigint[],
+                         %(link)s::bigint[], %(reason)s::text[], %(network)s::text[], %(agent)s::text[])
+        AS v(hit_id, kind, at, delivery_id, link_id, reason, network, agent)
+), j AS (
+    SELECT v.*, r.mailing_id, d.client_id,
+           CASE WHEN v.reason <> '' THEN v.reason
+                WHEN v.kind = 'click' AND d.finished_at IS NOT NULL
+                     AND v.at < d.finished_at + %(scanner)s * interval '1 second' THEN 'scanner'
+                ELSE '' END AS why
+    FROM v
+    JOIN delivery_delivery d ON d.id = v.delivery_id
+    JOIN delivery_run r ON r.id = d.run_id
+    WHERE v.link_id IS NULL
+       OR EXISTS (SELECT 1 FROM engagement_link l WHERE l.id = v.link_id AND l.run_id = d.run_id)
+), ins AS (
+    INSERT INTO engagement_hit (hit_id, kind, at, delivery_id, mailing_id, client_id, link_id, machine, reason,
+                                network, agent)
+    SELECT hit_id, kind, at, delivery_id, mailing_id, client_id, link_id, why <> '', why, network, agent FROM j
+    ON CONFLICT (hit_id) DO NOTHING
+    RETURNING delivery_id, mailing_id, client_id, kind, at, machine
+), per_delivery AS (
+    SELECT delivery_id, max(mailing_id) AS mailing_id, max(client_id) AS client_id,
+           min(at) FILTER (WHERE NOT machine) AS first_open,
+           min(at) FILTER (WHERE kind = 'click' AND NOT machine) AS first_click,
+           count(*) FILTER (WHERE kind = 'open' AND NOT machine) AS opens,
+           count(*) FILTER (WHERE kind = 'click' AND NOT machine) AS clicks,
+           count(*) FILTER (WHERE kind = 'open' AND machine) AS machine_opens,
+           count(*) FILTER (WHERE kind = 'click' AND machine) AS machine_clicks,
+           max(at) FILTER (WHERE NOT machine) AS last_open,
+           max(at) FILTER (WHERE kind = 'click' AND NOT machine) AS last_click
+    FROM ins GROUP BY delivery_id
+), upsert AS (
+    INSERT INTO engagement_deliveryengagement AS e
+        (delivery_id, mailing_id, client_id, first_open_at, first_click_at, opens, clicks, machine_opens,
+         machine_clicks)
+    SELECT delivery_id, mailing_id, client_id, first_open, first_click, opens, clicks, machine_opens, machine_clicks
+    FROM per_delivery ORDER BY delivery_id
+    ON CONFLICT (delivery_id) DO UPDATE SET
+        first_open_at = LEAST(e.first_open_at, EXCLUDED.first_open_at),
+        first_click_at = LEAST(e.first_click_at, EXCLUDED.first_click_at),
+        opens = e.opens + EXCLUDED.opens,
+        clicks = e.clicks + EXCLUDED.clicks,
+        machine_opens = e.machine_opens + EXCLUDED.machine_opens,
+        machine_clicks = e.machine_clicks + EXCLUDED.machine_clicks
+    RETURNING 1
+), people AS (
+    UPDATE audience_client c SET
+        last_opened_at = GREATEST(c.last_opened_at, x.last_open),
+        last_clicked_at = GREATEST(c.last_clicked_at, x.last_click)
+    FROM (SELECT client_id, max(last_open) AS last_open, max(last_click) AS last_click
+          FROM per_delivery WHERE client_id IS NOT NULL AND last_open IS NOT NULL GROUP BY client_id) x
+    WHERE c.id = x.client_id
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM upsert), (SELECT count(*) FROM people)
+"""
+
+
+@dataclass(slots=True)
+class Entry:
+    hit_id: int
+    at: datetime
+    slug: str
+    kind: str
+    delivery_id: int
+    link_id: int | None
+    network: str
+    agent: str
+    reason: str
+
+
+def parse(entry_id: bytes, fields: dict) -> Entry | None:
+    try:
+        ms, seq = (int(part) for part in entry_id.decode().split("-"))
+        get = {key.decode(): value.decode() for key, value in fields.items()}.get
+        link = int(get("l") or 0)
+        return Entry(
+            hit_id=(ms << SEQ_BITS) | min(seq, (1 << SEQ_BITS) - 1),
+            at=datetime.fromtimestamp(ms / 1000, tz=UTC),
+            slug=get("w", ""),
+            kind="click" if get("k") == "c" else "open",
+            delivery_id=int(get("d")),
+            link_id=link or None,
+            network=get("n", "")[:50],
+            agent=get("a", "")[:40],
+            reason=get("m", "")[:10],
+        )
+    except (ValueError, TypeError, AttributeError):
+        log.warning("unreadable tracking hit %r dropped", entry_id)
+        return None
+
+
+def mark_bursts(entries: list[Entry]) -> None:
+    """Several different links of one message clicked within one second: a scanner following them all."""
+    clicks = defaultdict(list)
+    for entry in entries:
+        if entry.kind == "click":
+            clicks[entry.delivery_id].append(entry)
+    for group in clicks.values():
+        if len(group) < 2:
+            continue
+        group.sort(key=lambda e: e.at)
+        for i, entry in enumerate(group):
+            near = [o for o in group[max(0, i - 10) : i + 10] if abs((o.at - entry.at).total_seconds()) < 1]
+            if len({o.link_id for o in near}) > 1 and not entry.reason:
+                entry.reason = BURST
+
+
+def write_workspace(schema_name: str, entries: list[Entry]) -> int:
+    """One statement for one workspace's hits; returns how many were new."""
+    params = {
+        "hit": [e.hit_id for e in entries],
+        "kind": [e.kind for e in entries],
+        "at": [e.at for e in entries],
+        "delivery": [e.delivery_id for e in entries],
+        "link": [e.link_id for e in entries],
+        "reason": [e.reason for e in entries],
+        "network": [e.network for e in entries],
+        "agent": [e.agent for e in entries],
+        "scanner": settings.TRACKING_SCANNER_SECONDS,
+    }
+    with schema_context(schema_name), transaction.atomic(), connection.cursor() as cursor:
+        # Drains of one workspace take turns: concurrent upserts of the same deliveries
+        # and clients in different orders could deadlock.
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"engagement:{schema_name}"])
+        cursor.execute(WRITE_SQL, params)
+        return cursor.fetchone()[0]
+
+
+def write_entries(entries: list[Entry]) -> int:
+    by_slug = defaultdict(list)
+    for entry in entries:
+        by_slug[entry.slug].append(entry)
+    schemas = dict(Workspace.objects.filter(slug__in=list(by_slug)).values_list("slug", "schema_name"))
+    written = 0
+    for slug, group in by_slug.items():
+        if slug not in schemas:
+            log.info("%d hits of unknown workspace %r dropped", len(group), slug)
+            continue
+        mark_bursts(group)
+        written += write_workspace(schemas[slug], group)
+    return written
+
+
+def ensure_group(client):
+    try:
+        client.xgroup_create(stream.stream_key(), GROUP, id="0", mkstream=True)
+    except redis.ResponseError as error:
+        if "BUSYGROUP" not in str(error):
+            raise
+
+
+def consumer_name():
+    return f"{socket.gethostname()[:30]}:{os.getpid()}:{threading.get_ident() % 10**8}"
+
+
+def next_entries(client, consumer, count):
+    """Entries a dead drain left unacknowledged first, then new ones."""
+    _next, claimed, *_deleted = client.xautoclaim(
+        stream.stream_key(), GROUP, consumer, min_idle_time=CLAIM_IDLE_MS, start_id="0-0", count=count
+    )
+    claimed = [(entry_id, fields) for entry_id, fields in claimed if fields]
+    if claimed:
+        return claimed
+    answer = client.xreadgroup(GROUP, consumer, {stream.stream_key(): ">"}, count=count)
+    return answer[0][1] if answer else []
+
+
+def drain(budget_seconds: float = 50.0, batch: int | None = None) -> int:
+    """Write what the stream holds, batch by batch, until it is empty or the budget is spent."""
+    client = stream.client()
+    ensure_group(client)
+    consumer = consumer_name()
+    batch = batch or settings.TRACKING_DRAIN_BATCH
+    started, total = time.monotonic(), 0
+    while time.monotonic() - started < budget_seconds:
+        raw = next_entries(client, consumer, batch)
+        if not raw:
+            break
+        entries = [e for e in (parse(entry_id, fields) for entry_id, fields in raw) if e is not None]
+        total += write_entries(entries)
+        ids = [entry_id for entry_id, _fields in raw]
+        pipe = client.pipeline(transaction=False)
+        pipe.xack(stream.stream_key(), GROUP, *ids)
+        pipe.xdel(stream.stream_key(), *ids)
+        pipe.execute()
+    client.xgroup_delconsumer(stream.stream_key(), GROUP, consumer)
+    return total

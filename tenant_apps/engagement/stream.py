@@ -1,0 +1,39 @@
+"""The Redis side of tracking: the hit stream and the link table cache.
+
+Endpoints append hits to one stream (TRACKING_STREAM) and read link
+addresses from one hash per workspace; the drain reads the stream through a
+consumer group. Redis is TRACKING_REDIS_URL (the queue's Redis by default:
+give it persistence, README §Production; a Redis that loses its data loses
+only the hits not yet drained, the links are in PostgreSQL too).
+"""
+
+import redis
+from django.conf import settings
+
+_clients: dict[str, redis.Redis] = {}
+
+
+def client() -> redis.Redis:
+    """One client (a thread-safe connection pool) per process and URL."""
+    url = settings.TRACKING_REDIS_URL
+    if url not in _clients:
+        _clients[url] = redis.Redis.from_url(
+            url,
+            socket_timeout=settings.TRACKING_REDIS_TIMEOUT,
+            socket_connect_timeout=settings.TRACKING_REDIS_TIMEOUT,
+        )
+    return _clients[url]
+
+
+def stream_key() -> str:
+    return settings.TRACKING_STREAM
+
+
+def links_key(slug: str) -> str:
+    return f"{settings.TRACKING_STREAM}:links:{slug}"
+
+
+def publish_links(slug: str, links: dict[int, str]) -> None:
+    """Make a run's link addresses readable by the click endpoint (idempotent)."""
+    if links:
+        client().hset(links_key(slug), mapping={str(number): url for number, url in links.items()})
