@@ -107,12 +107,10 @@ def add_pixel(source: str) -> str:
         '<img src="\x00P\x00" width="1" height="1" alt="" '
         'style="display:block;width:1px;height:1px;border:0;margin:0;padding:0">'
     )
-    match = None
-    for match in BODY_END_RE.finditer(source):
-        pass
-    if match is None:
+    ends = [m.start() for m in BODY_END_RE.finditer(source)]
+    if not ends:
         return source + pixel
-    return source[: match.start()] + pixel + source[match.start() :]
+    return source[: ends[-1]] + pixel + source[ends[-1] :]
 
 
 PIXEL_MARK = "\x00P\x00"

@@ -1,6 +1,6 @@
 """Signed tracking tokens: (kind, delivery, link number) under a per-workspace key.
 
-A token is `<delivery>-<link>-<signature>` (numbers in base 36; link 0 is the
+A token is `<delivery>.<link>.<signature>` (numbers in base 36; link 0 is the
 open pixel). The HMAC key is derived from SECRET_KEY and the workspace's
 slug, so a token made for one workspace does not verify on another's host,
 and the endpoints check it without any database: the host names the slug.
@@ -39,17 +39,17 @@ class TokenSigner:
         return base64.urlsafe_b64encode(mac.digest()[:12]).decode()
 
     def make(self, kind: str, delivery_id: int, link: int = 0) -> str:
-        body = f"{_b36(delivery_id)}-{_b36(link)}"
-        return f"{body}-{self._signature(kind, body)}"
+        body = f"{_b36(delivery_id)}.{_b36(link)}"
+        return f"{body}.{self._signature(kind, body)}"
 
     def read(self, kind: str, token: str) -> tuple[int, int]:
         """(delivery_id, link number); raises BadToken."""
-        body, sep, signature = token.rpartition("-")
+        body, sep, signature = token.rpartition(".")
         if not sep or len(signature) != SIGNATURE_CHARS:
             raise BadToken(token)
         if not hmac.compare_digest(signature, self._signature(kind, body)):
             raise BadToken(token)
-        delivery, _sep, link = body.partition("-")
+        delivery, _sep, link = body.partition(".")
         delivery_id, number = int(delivery, 36), int(link, 36)
         if not (0 < delivery_id <= MAX_NUMBER and 0 <= number <= MAX_NUMBER):
             raise BadToken(token)
