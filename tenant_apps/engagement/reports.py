@@ -112,3 +112,14 @@ def client_hits(client_id: int, limit: int = 10) -> list[Hit]:
     return list(
         Hit.objects.filter(client_id=client_id).select_related("link", "delivery__run__mailing").order_by("-at")[:limit]
     )
+
+
+def mailing_context(mailing_id: int, period: str, tz) -> dict:
+    """What the mailing report shows of opens and clicks: figures, links, the chart's lines."""
+    figures = mailing_figures(mailing_id)
+    tracked = figures["opens"] or figures["clicks"] or figures["machine_opens"] or figures["machine_clicks"]
+    return {
+        "engagement": figures,
+        "engagement_links": link_table(mailing_id),
+        "hit_series": chart_hits(period, mailing_id, tz) if tracked else None,
+    }
