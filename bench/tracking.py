@@ -150,7 +150,7 @@ def bench_web(workspace, run, seconds, repeat, connections):
     server = start_gunicorn(port)
     best = dict.fromkeys(paths, 0.0)
     try:
-        for name, path in paths.items():  # warm every worker up
+        for path in paths.values():  # warm every worker up
             wrk(port, path, workspace.host, 2, connections)
         for round_ in range(repeat):
             for name, path in paths.items():
@@ -176,8 +176,9 @@ def bench_drain(workspace, run, hits):
     for i in range(hits):
         delivery = run.delivery_ids[i % len(run.delivery_ids)]
         click = i % 4 == 0
-        fields = {"w": SLUG, "k": "c" if click else "o", "d": delivery, "l": run.link_ids[i % 2] if click else 0}
-        pipe.xadd(stream.stream_key(), {**fields, "n": "198.51.100.0/24", "a": "Chrome", "m": ""})
+        link = run.link_ids[i % 2] if click else 0
+        packed = stream.pack(SLUG, "c" if click else "o", delivery, link, "198.51.100.0/24", "Chrome", "")
+        pipe.xadd(stream.stream_key(), {"h": packed})
         if i % 10_000 == 9_999:
             pipe.execute()
     pipe.execute()

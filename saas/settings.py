@@ -324,7 +324,7 @@ TRACKING_REDIS_URL = env.str("TRACKING_REDIS_URL", default=HUEY_REDIS_URL or "re
 TRACKING_REDIS_TIMEOUT = env.float("TRACKING_REDIS_TIMEOUT", default=0.5)
 TRACKING_STREAM = env.str("TRACKING_STREAM", default="rassylka:tracking")
 # Hits read from the stream per drain statement (one INSERT per batch per workspace).
-TRACKING_DRAIN_BATCH = env.int("TRACKING_DRAIN_BATCH", default=5000)
+TRACKING_DRAIN_BATCH = env.int("TRACKING_DRAIN_BATCH", default=20000)
 # A click this soon after the message was delivered is a link scanner, not a person.
 TRACKING_SCANNER_SECONDS = env.float("TRACKING_SCANNER_SECONDS", default=5.0)
 # X-Forwarded-For is believed only from these addresses (the local nginx).

@@ -55,10 +55,11 @@ def client_ip(request) -> str:
 
 
 def hit_fields(request, slug, kind, delivery_id, number):
+    """The stream entry: one field, tab-separated (one field parses several times faster than seven)."""
     network, family, reason = classify_request(
         client_ip(request), request.META.get("HTTP_USER_AGENT", "")[:512], request.method
     )
-    return {"w": slug, "k": kind, "d": delivery_id, "l": number, "n": network, "a": family, "m": reason}
+    return {"h": stream.pack(slug, kind, delivery_id, number, network, family, reason)}
 
 
 def no_store(response):

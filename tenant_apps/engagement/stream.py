@@ -25,6 +25,18 @@ def client() -> redis.Redis:
     return _clients[url]
 
 
+FIELDS = ("w", "k", "d", "l", "n", "a", "m")  # slug, o|c, delivery, link, network, agent family, machine reason
+
+
+def pack(slug: str, kind: str, delivery_id: int, link: int, network: str, agent: str, reason: str) -> str:
+    # None of these can hold a tab: slugs, numbers, networks, family names and reasons are ours.
+    return f"{slug}\t{kind}\t{delivery_id}\t{link}\t{network}\t{agent}\t{reason}"
+
+
+def unpack(value: bytes) -> dict[str, str]:
+    return dict(zip(FIELDS, value.decode().split("\t"), strict=True))
+
+
 def stream_key() -> str:
     return settings.TRACKING_STREAM
 

@@ -82,5 +82,5 @@ def test_pixel_and_redirect_answer_with_postgresql_unreachable(in_workspace, sen
     status, headers, _body = fetch(port, path_of(click_urls(message)[0]), host)
     assert (status, headers["Location"]) == (302, "https://shop.example/sale?ref=mail")
 
-    kinds = [fields[b"k"] for _id, fields in stream.client().xrange(stream.stream_key())]
-    assert kinds == [b"o", b"c"], "both hits wait in Redis for the drain"
+    kinds = [stream.unpack(fields[b"h"])["k"] for _id, fields in stream.client().xrange(stream.stream_key())]
+    assert kinds == ["o", "c"], "both hits wait in Redis for the drain"

@@ -165,7 +165,7 @@ def test_two_drains_at_the_same_time_write_each_hit_once(committed_deliveries, d
     pipe = redis.pipeline(transaction=False)
     for delivery_id in workspace.delivery_ids:
         for _ in range(per_delivery):
-            pipe.xadd(stream.stream_key(), {"w": workspace.slug, "k": "o", "d": delivery_id, "l": 0, "a": "Firefox"})
+            pipe.xadd(stream.stream_key(), {"h": stream.pack(workspace.slug, "o", delivery_id, 0, "", "Firefox", "")})
     pipe.execute()
     total = len(workspace.delivery_ids) * per_delivery
     written, errors = [], []

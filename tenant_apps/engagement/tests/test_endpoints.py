@@ -16,10 +16,7 @@ from .conftest import click_urls, path_of, pixel_url
 
 
 def stream_hits():
-    return [
-        {k.decode(): v.decode() for k, v in fields.items()}
-        for _id, fields in stream.client().xrange(stream.stream_key())
-    ]
+    return [stream.unpack(fields[b"h"]) for _id, fields in stream.client().xrange(stream.stream_key())]
 
 
 @pytest.fixture
