@@ -166,6 +166,12 @@ def bench_web(workspace, run, seconds, repeat, connections):
         print(f"  {name:24} {rps:9,.0f} req/s  {rps / bare:.2f}x the bare view")
 
 
+def process_cpu(pid):
+    """User + system CPU seconds of a process on this machine (from /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def bench_drain(workspace, run, hits):
     from tenant_apps.engagement import stream
     from tenant_apps.engagement.drain import drain
@@ -182,10 +188,30 @@ def bench_drain(workspace, run, hits):
         if i % 10_000 == 9_999:
             pipe.execute()
     pipe.execute()
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
+    redis_pid = client.info("server")["process_id"]
+    cpu_before = process_cpu(os.getpid()), process_cpu(backend), process_cpu(redis_pid)
     started = time.perf_counter()
     written = drain(budget_seconds=600)
     elapsed = time.perf_counter() - started
+    cpu = [
+        after - before
+        for before, after in zip(
+            cpu_before, (process_cpu(os.getpid()), process_cpu(backend), process_cpu(redis_pid)), strict=True
+        )
+    ]
     print(f"\ndrain: {written:,} hits in {elapsed:.2f} s = {written / elapsed:,.0f} hits/s", flush=True)
+    per_hit = [seconds / written * 1e6 for seconds in cpu]
+    print(
+        f"CPU per hit: drain process {per_hit[0]:.1f} µs, its PostgreSQL backend {per_hit[1]:.1f} µs, "
+        f"Redis {per_hit[2]:.1f} µs; total {sum(per_hit):.1f} µs "
+        f"(= {1e6 / sum(per_hit):,.0f} hits/s of one core's time)",
+        flush=True,
+    )
     if written != hits:
         raise SystemExit(f"drain wrote {written}, expected {hits}")
 

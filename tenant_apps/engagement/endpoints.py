@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 import redis
 from django.conf import settings
 from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseNotFound, HttpResponseRedirect
+from django.utils.translation import gettext as _
 
 from . import stream
 from .classify import classify_request
@@ -68,7 +69,9 @@ def no_store(response):
 
 
 def bad_token():
-    return no_store(HttpResponseBadRequest("This link is damaged or not valid here.", content_type="text/plain"))
+    return no_store(
+        HttpResponseBadRequest(_("This link is damaged or not valid here."), content_type="text/plain; charset=utf-8")
+    )
 
 
 def open_pixel(request, slug, token):
@@ -128,7 +131,7 @@ def click_redirect(request, slug, token):
     if url is None:
         url = lookup_link_in_database(slug, number)
     if url is None or urlsplit(url).scheme not in ("http", "https"):
-        return no_store(HttpResponseNotFound("This link is not known.", content_type="text/plain"))
+        return no_store(HttpResponseNotFound(_("This link is not known."), content_type="text/plain; charset=utf-8"))
     if len(_link_cache) >= LINK_CACHE_SIZE:
         _link_cache.clear()
     _link_cache[(slug, number)] = url
