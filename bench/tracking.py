@@ -130,10 +130,18 @@ def wrk(port, path, host, seconds, connections):
         check=True,
     ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if errors:
         raise SystemExit(f"{path}: {errors.group(1)} error responses\n{out}")
-    return rps
+    return rps, requests
+
+
+def workers_cpu(master):
+    """CPU seconds of gunicorn so far: master, live workers, and workers that exited (max_requests
+    recycles them; the master reaps them, so their time is in its cutime/cstime)."""
+    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    return process_cpu(master, with_reaped=True) + sum(process_cpu(int(pid)) for pid in children)
 
 
 def bench_web(workspace, run, seconds, repeat, connections):
@@ -149,27 +157,37 @@ def bench_web(workspace, run, seconds, repeat, connections):
     port = free_port()
     server = start_gunicorn(port)
     best = dict.fromkeys(paths, 0.0)
+    cpu = {name: [] for name in paths}
     try:
         for path in paths.values():  # warm every worker up
             wrk(port, path, workspace.host, 2, connections)
         for round_ in range(repeat):
             for name, path in paths.items():
-                rps = wrk(port, path, workspace.host, seconds, connections)
+                before = workers_cpu(server.pid)
+                rps, requests = wrk(port, path, workspace.host, seconds, connections)
+                per_request = (workers_cpu(server.pid) - before) / requests * 1e6
                 best[name] = max(best[name], rps)
-                print(f"round {round_ + 1}: {name:24} {rps:9,.0f} req/s", flush=True)
+                cpu[name].append(per_request)
+                print(f"round {round_ + 1}: {name:24} {rps:9,.0f} req/s, gunicorn CPU {per_request:5.0f} µs/request")
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(30)
     bare = best["bare Django view (ok)"]
     print("\nbest of each:")
+    bare_cpu = min(cpu["bare Django view (ok)"])
     for name, rps in best.items():
-        print(f"  {name:24} {rps:9,.0f} req/s  {rps / bare:.2f}x the bare view")
+        least = min(cpu[name])
+        print(
+            f"  {name:24} {rps:9,.0f} req/s  {rps / bare:.2f}x the bare view; "
+            f"least CPU {least:.0f} µs/request = {bare_cpu / least:.2f}x the bare view's rate per core"
+        )
 
 
-def process_cpu(pid):
-    """User + system CPU seconds of a process on this machine (from /proc)."""
+def process_cpu(pid, with_reaped=False):
+    """User + system CPU seconds of a process on this machine (from /proc), and of its reaped children."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    ticks = int(fields[11]) + int(fields[12]) + (int(fields[13]) + int(fields[14]) if with_reaped else 0)
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def bench_drain(workspace, run, hits):

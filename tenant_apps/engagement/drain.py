@@ -15,6 +15,7 @@ import socket
 import threading
 import time
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import redis
@@ -217,23 +218,41 @@ def next_entries(client, consumer, count):
     return answer[0][1] if answer else []
 
 
+def fetch(client, consumer, batch):
+    raw = next_entries(client, consumer, batch)
+    return raw, [e for e in (parse(entry_id, fields) for entry_id, fields in raw) if e is not None]
+
+
+def acknowledge(client, raw):
+    ids = [entry_id for entry_id, _fields in raw]
+    pipe = client.pipeline(transaction=False)
+    pipe.xack(stream.stream_key(), GROUP, *ids)
+    pipe.xdel(stream.stream_key(), *ids)
+    pipe.execute()
+
+
 def drain(budget_seconds: float = 50.0, batch: int | None = None) -> int:
-    """Write what the stream holds, batch by batch, until it is empty or the budget is spent."""
+    """Write what the stream holds, batch by batch, until it is empty or the budget is spent.
+
+    The next batch is read from Redis and parsed on a thread while PostgreSQL
+    writes the current one. Entries are acknowledged only once written; a
+    batch read ahead is never left behind (the loop always writes what it read).
+    """
     client = stream.client()
     ensure_group(client)
     consumer = consumer_name()
     batch = batch or settings.TRACKING_DRAIN_BATCH
     started, total = time.monotonic(), 0
-    while time.monotonic() - started < budget_seconds:
-        raw = next_entries(client, consumer, batch)
-        if not raw:
-            break
-        entries = [e for e in (parse(entry_id, fields) for entry_id, fields in raw) if e is not None]
-        total += write_entries(entries)
-        ids = [entry_id for entry_id, _fields in raw]
-        pipe = client.pipeline(transaction=False)
-        pipe.xack(stream.stream_key(), GROUP, *ids)
-        pipe.xdel(stream.stream_key(), *ids)
-        pipe.execute()
+    with ThreadPoolExecutor(max_workers=1) as reader:
+        ahead = reader.submit(fetch, client, consumer, batch)
+        while ahead is not None:
+            raw, entries = ahead.result()
+            if not raw:
+                break
+            more = time.monotonic() - started < budget_seconds
+            ahead = reader.submit(fetch, client, consumer, batch) if more else None
+            total += write_entries(entries)
+            acknowledge(client, raw)
+    # Only now, with nothing of ours unacknowledged: deleting a consumer drops its pending entries.
     client.xgroup_delconsumer(stream.stream_key(), GROUP, consumer)
     return total
