@@ -194,7 +194,7 @@ def bench_drain(workspace, run, hits):
     from tenant_apps.engagement import stream
     from tenant_apps.engagement.drain import drain
 
-    client = stream.client()
+    client = stream.client(timeout=stream.DRAIN_TIMEOUT)
     client.delete(stream.stream_key())
     pipe = client.pipeline(transaction=False)
     for i in range(hits):

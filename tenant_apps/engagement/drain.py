@@ -238,7 +238,7 @@ def drain(budget_seconds: float = 50.0, batch: int | None = None) -> int:
     writes the current one. Entries are acknowledged only once written; a
     batch read ahead is never left behind (the loop always writes what it read).
     """
-    client = stream.client()
+    client = stream.client(timeout=stream.DRAIN_TIMEOUT)
     ensure_group(client)
     consumer = consumer_name()
     batch = batch or settings.TRACKING_DRAIN_BATCH

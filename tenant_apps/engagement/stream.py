@@ -10,19 +10,20 @@ only the hits not yet drained, the links are in PostgreSQL too).
 import redis
 from django.conf import settings
 
-_clients: dict[str, redis.Redis] = {}
+_clients: dict[tuple[str, float], redis.Redis] = {}
+# The drain moves tens of thousands of entries per command: it may wait longer than a page.
+DRAIN_TIMEOUT = 60.0
 
 
-def client() -> redis.Redis:
-    """One client (a thread-safe connection pool) per process and URL."""
-    url = settings.TRACKING_REDIS_URL
-    if url not in _clients:
-        _clients[url] = redis.Redis.from_url(
-            url,
-            socket_timeout=settings.TRACKING_REDIS_TIMEOUT,
-            socket_connect_timeout=settings.TRACKING_REDIS_TIMEOUT,
-        )
-    return _clients[url]
+def client(timeout: float | None = None) -> redis.Redis:
+    """One client (a thread-safe connection pool) per process, URL and timeout.
+
+    The endpoints use TRACKING_REDIS_TIMEOUT (short: a pixel never waits long on Redis).
+    """
+    key = (settings.TRACKING_REDIS_URL, timeout or settings.TRACKING_REDIS_TIMEOUT)
+    if key not in _clients:
+        _clients[key] = redis.Redis.from_url(key[0], socket_timeout=key[1], socket_connect_timeout=key[1])
+    return _clients[key]
 
 
 FIELDS = ("w", "k", "d", "l", "n", "a", "m")  # slug, o|c, delivery, link, network, agent family, machine reason
