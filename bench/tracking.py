@@ -200,7 +200,7 @@ def bench_drain(workspace, run, hits):
     for i in range(hits):
         delivery = run.delivery_ids[i % len(run.delivery_ids)]
         click = i % 4 == 0
-        link = run.link_ids[i % 2] if click else 0
+        link = run.link_ids[(i // 4) % 2] if click else 0
         packed = stream.pack(SLUG, "c" if click else "o", delivery, link, "198.51.100.0/24", "Chrome", "")
         pipe.xadd(stream.stream_key(), {"h": packed})
         if i % 10_000 == 9_999:
