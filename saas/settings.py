@@ -60,6 +60,7 @@ TENANT_APPS = [
     "tenant_apps.audience",
     "tenant_apps.campaigns",
     "tenant_apps.delivery",
+    "tenant_apps.engagement",
 ]
 
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
@@ -78,6 +79,8 @@ DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
 MIDDLEWARE = [
     # /healthz answers before host routing and the HTTPS redirect (any Host, plain HTTP).
     "saas.health.HealthCheckMiddleware",
+    # Open pixel and click redirect: answered before the tenant lookup, with no SQL (issue 12).
+    "tenant_apps.engagement.endpoints.TrackingMiddleware",
     # Outside host routing, so the unknown-workspace page gets the policy too.
     "saas.csp.ContentSecurityPolicyMiddleware",
     "tenants.middleware.WorkspaceMainMiddleware",
@@ -331,3 +334,15 @@ DELIVERY_WORKERS_PER_RUN = env.int("DELIVERY_WORKERS_PER_RUN", default=2)
 # The tick leases a due schedule entry for this long; an unfinished run is looked at again this often
 # (under the tick's 60 s: at every tick).
 DELIVERY_WATCHDOG_SECONDS = env.float("DELIVERY_WATCHDOG_SECONDS", default=30.0)
+
+# --- open and click tracking (issue 12, tenant_apps/engagement) -------------------------
+# The hit stream and the link addresses live here: a Redis with persistence (the queue's, by default).
+TRACKING_REDIS_URL = env.str("TRACKING_REDIS_URL", default=HUEY_REDIS_URL or "redis://127.0.0.1:6379/0")
+TRACKING_REDIS_TIMEOUT = env.float("TRACKING_REDIS_TIMEOUT", default=0.5)
+TRACKING_STREAM = env.str("TRACKING_STREAM", default="rassylka:tracking")
+# Hits read from the stream per drain statement (one INSERT per batch per workspace).
+TRACKING_DRAIN_BATCH = env.int("TRACKING_DRAIN_BATCH", default=20000)
+# A click this soon after the message was delivered is a link scanner, not a person.
+TRACKING_SCANNER_SECONDS = env.float("TRACKING_SCANNER_SECONDS", default=5.0)
+# X-Forwarded-For is believed only from these addresses (the local nginx).
+TRACKING_TRUSTED_PROXIES = env.list("TRACKING_TRUSTED_PROXIES", default=["127.0.0.1", "::1"])

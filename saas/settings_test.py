@@ -28,3 +28,5 @@ SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
 MEDIA_ROOT = BASE_DIR / "var" / "test-media"  # noqa: F405
+# Tracking hits and links go to the cache's Redis database in tests: each test starts with it flushed.
+TRACKING_REDIS_URL = os.environ["REDIS_URL"]

@@ -5,6 +5,15 @@
   const data = document.getElementById("attempts-series");
   if (!canvas || !data) return;
   const series = JSON.parse(data.textContent);
+  function hitDatasets() {  // opens and clicks (tenant_apps/engagement), when tracked: lines on the same buckets
+    const node = document.getElementById("hits-series");
+    if (!node) return [];
+    const hits = JSON.parse(node.textContent);
+    return [
+      {type: "line", label: canvas.dataset.labelOpens, data: hits.opens, borderColor: "#0d6efd", stack: "opens"},
+      {type: "line", label: canvas.dataset.labelClicks, data: hits.clicks, borderColor: "#fd7e14", stack: "clicks"},
+    ];
+  }
   new Chart(canvas, {
     type: "bar",
     data: {
@@ -12,7 +21,7 @@
       datasets: [
         {label: canvas.dataset.labelSuccess, data: series.success, backgroundColor: "#198754"},
         {label: canvas.dataset.labelFailure, data: series.failure, backgroundColor: "#dc3545"},
-      ],
+      ].concat(hitDatasets()),
     },
     options: {
       maintainAspectRatio: false,

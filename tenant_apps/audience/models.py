@@ -15,6 +15,9 @@ class Client(models.Model):
     unsubscribed_at = models.DateTimeField(_("unsubscribed at"), null=True, blank=True)
     created = models.DateTimeField(_("created"), auto_now_add=True)
     updated = models.DateTimeField(_("updated"), auto_now=True)
+    # Kept by the tracking drain (tenant_apps/engagement), people only, so segments can use them.
+    last_opened_at = models.DateTimeField(_("last opened"), null=True, blank=True)
+    last_clicked_at = models.DateTimeField(_("last clicked"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("client")

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from tenant_apps.engagement import reports as engagement_reports
 from tenants.access import require_role
 
 from . import services, tasks
@@ -49,7 +50,8 @@ def client_detail(request, pk):
     """One client and their subscription state. Every role may see it."""
     role = require_role(request)
     client = get_object_or_404(Client, pk=pk)
-    return render(request, "tenant/clients/detail.html", {"client": client, "can_edit": role.can_edit})
+    context = {"client": client, "can_edit": role.can_edit, "tracking_hits": engagement_reports.client_hits(client.pk)}
+    return render(request, "tenant/clients/detail.html", context)
 
 
 def client_create(request):

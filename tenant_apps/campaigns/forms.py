@@ -140,8 +140,24 @@ class MailingForm(BootstrapFormMixin, forms.ModelForm):
 
     class Meta:
         model = Mailing
-        fields = ["name", "message", "audience", "clients", "start_at", "end_at", "periodicity"]
+        fields = [
+            "name",
+            "message",
+            "audience",
+            "clients",
+            "start_at",
+            "end_at",
+            "periodicity",
+            "track_opens",
+            "track_clicks",
+            "add_utm",
+        ]
         widgets = {"audience": forms.RadioSelect}
+        help_texts = {
+            "track_opens": _("Only when open tracking is on for the workspace, and only for messages with HTML."),
+            "track_clicks": _("Only when click tracking is on for the workspace."),
+            "add_utm": _("Adds utm_source=rassylka and utm_campaign=<mailing name> to every web link."),
+        }
         labels = {"message": _("Message")}
 
     def __init__(self, *args, **kwargs):

@@ -83,6 +83,10 @@ class Mailing(models.Model):
         _("pause reason"), max_length=20, choices=PauseReason.choices, default=PauseReason.NONE, blank=True
     )
     pause_detail = models.TextField(_("pause detail"), blank=True)
+    # Per-mailing opt-outs of the workspace's tracking (tenant_apps/engagement), and UTM tags on links.
+    track_opens = models.BooleanField(_("track opens"), default=True)
+    track_clicks = models.BooleanField(_("track clicks"), default=True)
+    add_utm = models.BooleanField(_("add UTM parameters to links"), default=False)
     created = models.DateTimeField(_("created"), auto_now_add=True)
     updated = models.DateTimeField(_("updated"), auto_now=True)
 

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from tenant_apps.delivery.reports import latest_run
+from tenant_apps.engagement import reports as engagement_reports
 from tenants.access import require_role
 
 from . import services
@@ -45,6 +46,7 @@ def dashboard(request):
     role = require_role(request)
     counts = services.dashboard_counts()
     context = {"counts": counts, "chart": dashboard_chart(counts), "can_edit": role.can_edit}
+    context["engagement"] = engagement_reports.recent_figures()
     return render(request, "tenant/dashboard.html", context)
 
 

@@ -26,6 +26,7 @@ from django.db.models import Count, Min, Q
 from django.utils import timezone
 
 from tenant_apps.campaigns.rendering import CompiledMessage
+from tenant_apps.engagement.tracking import RunTracking
 
 from . import pausing
 from .breaker import CircuitBreaker
@@ -322,8 +323,10 @@ class RunContext:
         self.workspace = workspace
         self.schema = connection.schema_name
         self.host = workspace.host
+        # Open/click tracking: the link table is built and the links marked once per run (engagement app).
+        self.tracking = RunTracking.prepare(run, workspace, message.body_text, message.body_html)
         # Parsed and keyed once per run: per message only the recipient's values are filled in.
-        self.template = CompiledMessage(message.subject, message.body_text, message.body_html)
+        self.template = CompiledMessage(message.subject, self.tracking.text, self.tracking.html)
         self.links = UnsubscribeLinks(self.host, self.schema)
         self.from_header = format_from(settings.DELIVERY_FROM_EMAIL)
         self.envelope_from = envelope_address(settings.DELIVERY_FROM_EMAIL)
@@ -332,6 +335,7 @@ class RunContext:
     def message_for(self, claimed):
         url = self.links.url(claimed.client_id)
         subject, text, html = self.template.render(name=claimed.name, email=claimed.email, unsubscribe_url=url)
+        text, html = self.tracking.personalise(claimed.id, text, html)
         return build_message(
             from_header=self.from_header,
             to=claimed.email,

@@ -14,6 +14,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_safe
 
 from tenant_apps.campaigns.models import Mailing
+from tenant_apps.engagement import reports as engagement_reports
 from tenants.access import require_role
 
 from . import reports
@@ -102,6 +103,9 @@ def mailing_report(request, pk):
         "log_query": log_query(request),
         **chart_context(request, mailing),
     }
+    context.update(
+        engagement_reports.mailing_context(mailing.pk, context["chart_form"].chosen_period(), context["report_tz"])
+    )
     with timezone.override(context["report_tz"]):
         return render(request, "tenant/reports/mailing.html", context)
 
