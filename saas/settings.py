@@ -58,6 +58,7 @@ TENANT_APPS = [
     "tenant_apps.audience",
     "tenant_apps.campaigns",
     "tenant_apps.delivery",
+    "tenant_apps.senders",
 ]
 
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
@@ -314,3 +315,21 @@ DELIVERY_BREAKER_MAX_COOLDOWN = env.float("DELIVERY_BREAKER_MAX_COOLDOWN", defau
 DELIVERY_WORKERS_PER_RUN = env.int("DELIVERY_WORKERS_PER_RUN", default=2)
 # The tick leases a due schedule entry for this long; an unfinished run is looked at again this often.
 DELIVERY_WATCHDOG_SECONDS = env.float("DELIVERY_WATCHDOG_SECONDS", default=300.0)
+
+# --- sending identities, rate limits, quotas, fairness (issue 15; tenant_apps/senders) ---
+# Fernet keys (comma-separated, newest first) that encrypt SMTP passwords and DKIM keys at rest.
+SENDERS_ENCRYPTION_KEYS = required(
+    "SENDERS_ENCRYPTION_KEYS", ["ZGV2LW9ubHktaW5zZWN1cmUtZmVybmV0LWtleS0wMDA="], cast=list
+)
+# DNS server for domain verification: "" = the system's resolver, or "host:port".
+SENDERS_DNS_RESOLVER = env.str("SENDERS_DNS_RESOLVER", default="")
+SENDERS_DNS_TIMEOUT = env.float("SENDERS_DNS_TIMEOUT", default=5.0)
+# The SPF include that authorises the platform's relay, and the address DMARC reports should go to.
+SENDERS_SPF_INCLUDE = env.str("SENDERS_SPF_INCLUDE", default=f"_spf.{BASE_DOMAIN}")
+SENDERS_DMARC_RUA = env.str("SENDERS_DMARC_RUA", default=f"dmarc@{BASE_DOMAIN}")
+# The platform relay's rate limits (0 = unlimited); own providers set theirs in their form.
+SENDERS_PLATFORM_RATE_PER_SECOND = env.float("SENDERS_PLATFORM_RATE_PER_SECOND", default=0.0)
+SENDERS_PLATFORM_RATE_PER_HOUR = env.int("SENDERS_PLATFORM_RATE_PER_HOUR", default=0)
+# Platform default quotas per workspace, 0 = unlimited (managers change them per workspace in the console).
+QUOTA_MESSAGES_PER_MONTH = env.int("QUOTA_MESSAGES_PER_MONTH", default=0)
+QUOTA_CLIENTS_MAX = env.int("QUOTA_CLIENTS_MAX", default=0)

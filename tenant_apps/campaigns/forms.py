@@ -140,8 +140,11 @@ class MailingForm(BootstrapFormMixin, forms.ModelForm):
 
     class Meta:
         model = Mailing
-        fields = ["name", "message", "audience", "clients", "start_at", "end_at", "periodicity"]
+        fields = ["name", "message", "audience", "clients", "start_at", "end_at", "periodicity", "from_email"]
         widgets = {"audience": forms.RadioSelect}
+        help_texts = {
+            "from_email": _("Empty: the platform's address. Otherwise an address on a verified sending domain.")
+        }
         labels = {"message": _("Message")}
 
     def __init__(self, *args, **kwargs):
@@ -154,7 +157,14 @@ class MailingForm(BootstrapFormMixin, forms.ModelForm):
         cleaned = super().clean()
         self.check_times(cleaned.get("start_at"), cleaned.get("end_at"))
         self.check_recipients(cleaned.get("audience"), cleaned.get("clients"))
+        self.check_from(cleaned.get("from_email"))
         return cleaned
+
+    def check_from(self, address):
+        from tenant_apps.senders.services import from_allowed
+
+        if address and not from_allowed(address):
+            self.add_error("from_email", _("Send only from the platform's domain or a verified sending domain."))
 
     def check_times(self, start, end):
         if not start or not end:
