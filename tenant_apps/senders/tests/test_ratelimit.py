@@ -18,7 +18,8 @@ CONSUMER = """
 import os, sys, time, django
 django.setup()
 from tenant_apps.senders.ratelimit import TokenBucket
-key, rate, start, warmup, window = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5])
+key = sys.argv[1]
+rate, start, warmup, window = (float(a) for a in sys.argv[2:6])
 bucket = TokenBucket(key, rate, 0)
 time.sleep(max(start - time.time(), 0))
 counted, end = 0, start + warmup + window
