@@ -39,11 +39,18 @@ def dashboard_chart(counts):
     }
 
 
+def quota_usage(workspace):
+    from tenant_apps.senders.quotas import client_usage, message_usage
+
+    return {"message_usage": message_usage(workspace), "client_usage": client_usage(workspace)}
+
+
 def dashboard(request):
     """Workspace home with its headline numbers. Any member, managers."""
     role = require_role(request)
     counts = services.dashboard_counts()
     context = {"counts": counts, "chart": dashboard_chart(counts), "can_edit": role.can_edit}
+    context.update(quota_usage(request.tenant))
     return render(request, "tenant/dashboard.html", context)
 
 

@@ -59,6 +59,7 @@ class SendingDomain(models.Model):
     spf_ok = models.BooleanField(default=False)
     dmarc_ok = models.BooleanField(default=False)
     check_error = models.TextField(blank=True)
+    check_pending = models.BooleanField(default=False)  # a DNS check is queued
 
     class Meta:
         verbose_name = _("sending domain")

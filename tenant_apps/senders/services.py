@@ -101,9 +101,10 @@ def verify_domain(domain: SendingDomain) -> SendingDomain:
         domain.spf_ok = bool(check and check.spf)
         domain.dmarc_ok = bool(check and check.dmarc)
         domain.check_error = check.error if check else ""
+        domain.check_pending = False
         verified = bool(check and check.verified and active is not None)
         domain.verified_at = (domain.verified_at or now) if verified else None
-        domain.save(update_fields=["checked_at", "spf_ok", "dmarc_ok", "check_error", "verified_at"])
+        domain.save(update_fields=["checked_at", "spf_ok", "dmarc_ok", "check_error", "verified_at", "check_pending"])
     return domain
 
 
@@ -196,6 +197,23 @@ def signer_for(from_address: str) -> dkim.DkimSigner | None:
     if key is None:
         return None
     return dkim.DkimSigner(key.domain.name, key.selector, key.private_key.encode("ascii"))
+
+
+def request_domain_check(domain: SendingDomain, schema_name: str) -> None:
+    """Queue a DNS check (never in the request: a slow resolver must not hold a page)."""
+    from .tasks import check_domain_now
+
+    SendingDomain.objects.filter(pk=domain.pk).update(check_pending=True)
+    transaction.on_commit(lambda: check_domain_now(schema_name, domain.pk))
+
+
+@transaction.atomic
+def save_provider(provider: SmtpProvider) -> SmtpProvider:
+    """Save a provider; only one may be the workspace's default."""
+    provider.save()
+    if provider.is_workspace_default:
+        SmtpProvider.objects.exclude(pk=provider.pk).update(is_workspace_default=False)
+    return provider
 
 
 # --- "test connection" --------------------------------------------------------------------

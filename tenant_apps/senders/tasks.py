@@ -7,7 +7,7 @@ from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
 from . import services
-from .models import SmtpProvider
+from .models import SendingDomain, SmtpProvider
 
 log = logging.getLogger(__name__)
 
@@ -18,6 +18,14 @@ def test_provider_connection(schema_name, provider_id):
         provider = SmtpProvider.objects.filter(pk=provider_id).first()
         if provider is not None:
             services.run_connection_test(provider)
+
+
+@db_task()
+def check_domain_now(schema_name, domain_id):
+    with schema_context(schema_name):
+        domain = SendingDomain.objects.filter(pk=domain_id).first()
+        if domain is not None:
+            services.verify_domain(domain)
 
 
 @db_periodic_task(crontab(minute="17", hour="3"))
