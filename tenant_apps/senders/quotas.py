@@ -15,7 +15,7 @@ from datetime import date
 from django.conf import settings
 from django.core.cache import cache
 from django.core.mail import EmailMessage
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import override
@@ -128,3 +128,32 @@ def notify_quota_reached(workspace: Workspace, mailing_name: str) -> bool:
         ) % {"mailing": mailing_name, "workspace": workspace.name, "limit": message_limit(workspace)}
     queue_email(EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, [owner.email]))
     return True
+
+
+def stop_run_at_quota(run, workspace: Workspace) -> bool:
+    """The month's quota is used up: the run stops in the "quota" state; the owner is told once a month."""
+    from tenant_apps.delivery.models import Run
+
+    stopped = Run.objects.filter(pk=run.pk, status=Run.Status.SENDING).update(status=Run.Status.QUOTA)
+    if stopped:
+        notify_quota_reached(workspace, run.mailing.name)
+    return bool(stopped)
+
+
+def resume_runs_stopped_by_quota(workspace: Workspace) -> int:
+    """Put runs stopped at the quota back to sending when there is room (a manager raised the limit)."""
+    from django_tenants.utils import schema_context
+
+    from tenant_apps.delivery.models import Run
+    from tenant_apps.delivery.tasks import send_run
+
+    limit = message_limit(workspace)
+    if limit and message_usage(workspace).used >= limit:
+        return 0
+    with schema_context(workspace.schema_name):
+        run_ids = list(Run.objects.filter(status=Run.Status.QUOTA).values_list("pk", flat=True))
+        Run.objects.filter(pk__in=run_ids).update(status=Run.Status.SENDING)
+    for run_id in run_ids:
+        schema = workspace.schema_name
+        transaction.on_commit(lambda run_id=run_id: send_run(schema, run_id))
+    return len(run_ids)
