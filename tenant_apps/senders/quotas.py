@@ -153,7 +153,7 @@ def resume_runs_stopped_by_quota(workspace: Workspace) -> int:
     with schema_context(workspace.schema_name):
         run_ids = list(Run.objects.filter(status=Run.Status.QUOTA).values_list("pk", flat=True))
         Run.objects.filter(pk__in=run_ids).update(status=Run.Status.SENDING)
+    schema = workspace.schema_name
     for run_id in run_ids:
-        schema = workspace.schema_name
         transaction.on_commit(lambda run_id=run_id: send_run(schema, run_id))
     return len(run_ids)
