@@ -25,6 +25,8 @@ from django.db.models import Min, Q
 from django.utils import timezone
 
 from tenant_apps.campaigns.rendering import CompiledMessage
+from tenant_apps.senders import quotas, sending
+from tenant_apps.senders.ratelimit import is_throttling
 
 from .breaker import CircuitBreaker
 from .compose import build_message, envelope_address, format_from
@@ -89,14 +91,26 @@ def smtp_config():
     )
 
 
-def worker_sender():
-    """This thread's SmtpSender, kept between tasks so the connection is reused."""
-    config = smtp_config()
-    sender = getattr(_local, "sender", None)
+def worker_sender(config=None, key="platform"):
+    """This thread's SmtpSender for a provider, kept between tasks so the connection is reused.
+
+    One per provider (the pool of a provider is its senders in every worker
+    thread): a worker serving runs of several providers keeps each connection.
+    """
+    config = config or smtp_config()
+    if key == "platform":  # the attribute the tests and start_sched reset
+        sender = getattr(_local, "sender", None)
+        if sender is None or sender.config != config:
+            if sender is not None:
+                sender.close()
+            sender = _local.sender = SmtpSender(config)
+        return sender
+    pool = _local.__dict__.setdefault("providers", {})
+    sender = pool.get(key)
     if sender is None or sender.config != config:
         if sender is not None:
             sender.close()
-        sender = _local.sender = SmtpSender(config)
+        sender = pool[key] = SmtpSender(config)
     return sender
 
 
@@ -306,25 +320,48 @@ class RunContext:
         self.run = run
         self.schema = connection.schema_name
         self.host = workspace.host
+        # From address, provider and DKIM signer (key decrypted and parsed here, once per run).
+        self.identity = sending.identity_for(run.mailing, self.schema)
         # Parsed and keyed once per run: per message only the recipient's values are filled in.
         self.template = CompiledMessage(message.subject, message.body_text, message.body_html)
         self.links = UnsubscribeLinks(self.host, self.schema)
-        self.from_header = format_from(settings.DELIVERY_FROM_EMAIL)
-        self.envelope_from = envelope_address(settings.DELIVERY_FROM_EMAIL)
+        self.from_header = format_from(self.identity.from_email)
+        self.envelope_from = envelope_address(self.identity.from_email)
         self.msgid_domain = settings.BASE_DOMAIN
 
     def message_for(self, claimed):
         url = self.links.url(claimed.client_id)
         subject, text, html = self.template.render(name=claimed.name, email=claimed.email, unsubscribe_url=url)
-        return build_message(
-            from_header=self.from_header,
-            to=claimed.email,
-            subject=subject,
-            text=text,
-            html=html,
-            headers=list_unsubscribe_headers(url),
-            msgid_domain=self.msgid_domain,
+        return self.identity.sign(
+            build_message(
+                from_header=self.from_header,
+                to=claimed.email,
+                subject=subject,
+                text=text,
+                html=html,
+                headers=list_unsubscribe_headers(url),
+                msgid_domain=self.msgid_domain,
+            )
         )
+
+
+# A run's context is kept per worker thread for this long (the DKIM key is parsed once per run, not per
+# batch, when a fair consumer switches between runs batch by batch).
+CONTEXT_TTL = 300.0
+# Waits for the provider's rate shorter than this are slept in place; longer ones end the call ("waiting").
+RATE_WAIT_INLINE = 5.0
+
+
+def run_context(run, workspace):
+    cache = _local.__dict__.setdefault("contexts", {})
+    key = (connection.schema_name, run.pk, smtp_config(), settings.DELIVERY_FROM_EMAIL)
+    entry = cache.get(key)
+    if entry is None or time.monotonic() - entry[1] > CONTEXT_TTL:
+        if len(cache) > 50:
+            cache.clear()
+        entry = cache[key] = (RunContext(run, workspace), time.monotonic())
+    entry[0].run = run  # the caller's fresh row (deadline, status)
+    return entry[0]
 
 
 # --- the loop -------------------------------------------------------------------------------
@@ -340,7 +377,12 @@ def breaker_for(schema_name):
 
 
 def send_batch(ctx, batch, *, sender, breaker, journal, me, probe, summary, on_progress=None):
-    """Send a claimed batch; returns True when the breaker opened and the rest was handed back."""
+    """Send a claimed batch; returns True when the breaker opened and the rest was handed back.
+
+    A throttling answer (421, 454, 45x "rate") slows the provider down (its
+    token bucket) and hands this message and the rest back untouched: it is
+    neither a failure of the delivery nor of the provider.
+    """
     deadline, flush_every = ctx.run.deadline, settings.DELIVERY_FLUSH_SECONDS
     recovered = journal.lookup([c.id for c in batch if c.reclaimed])
     results, pending_ids = [], [c.id for c in batch]
@@ -375,6 +417,11 @@ def send_batch(ctx, batch, *, sender, breaker, journal, me, probe, summary, on_p
             at = timezone.now()
             sent_any = True
             must_flush = outcome.kind == SENT and not journal.record(claimed.id, at, outcome.code, outcome.response)
+            if outcome.kind == TEMPORARY and is_throttling(outcome.code, outcome.response):
+                log.info("provider %s throttles: %s", ctx.identity.provider.key, outcome.response)
+                ctx.identity.bucket.throttled()
+                results.extend(Result(c.id, PENDING, next_at=at) for c in batch[index:])
+                break
             if outcome.kind == TEMPORARY:
                 failures_seen = True
                 tripped = breaker.record_failure(probe=probe)
@@ -445,11 +492,12 @@ def wake_time(run, now):
 def process_run(run, workspace, *, budget=None, sender=None, on_progress=None):
     """Send what is sendable of a run now, in batches, until nothing is or the budget is spent."""
     progress = RunProgress()
-    sender = sender or worker_sender()
     me = worker_name()
-    breaker = breaker_for(connection.schema_name)
     journal = SentJournal(connection.schema_name, run.pk)
-    ctx = RunContext(run, workspace)
+    ctx = run_context(run, workspace)
+    provider = ctx.identity.provider
+    sender = sender or worker_sender(provider.config, provider.key)
+    breaker = breaker_for(provider.key)  # per provider: one workspace's broken provider pauses no other
     started = time.monotonic()
     while True:
         now = timezone.now()
@@ -459,8 +507,23 @@ def process_run(run, workspace, *, budget=None, sender=None, on_progress=None):
         if not permit.allowed:
             progress.state, progress.wake_at = "waiting", now + timedelta(seconds=permit.wait)
             return progress
-        batch = claim_batch(run, me, 1 if permit.probe else settings.DELIVERY_BATCH_SIZE, now)
+        allowed = sending.allowance(ctx.identity, workspace, 1 if permit.probe else settings.DELIVERY_BATCH_SIZE)
+        if allowed.quota_reached:
+            quotas.stop_run_at_quota(run, workspace)
+            progress.state = "quota"
+            return progress
+        if not allowed.count:  # the provider's rate: wait for a token, or come back later
+            if permit.probe:
+                breaker.release_probe()
+            if allowed.wait > RATE_WAIT_INLINE or (budget is not None and time.monotonic() - started > budget):
+                progress.state, progress.wake_at = "waiting", now + timedelta(seconds=allowed.wait)
+                return progress
+            time.sleep(allowed.wait)
+            continue
+        batch = claim_batch(run, me, allowed.count, now)
+        sent_before = progress.summary.sent
         if not batch:  # nothing sendable, or the mailing was paused (the claim checks it)
+            sending.settle(ctx.identity, workspace, allowed.count, 0, 0)
             if finish_run_if_complete(run, now):
                 progress.state = "done"
             elif not mailing_is_active(run):
@@ -480,6 +543,7 @@ def process_run(run, workspace, *, budget=None, sender=None, on_progress=None):
             summary=progress.summary,
             on_progress=on_progress,
         )
+        sending.settle(ctx.identity, workspace, allowed.count, len(batch), progress.summary.sent - sent_before)
         if budget is not None and time.monotonic() - started > budget:
             progress.state, progress.wake_at = "budget", timezone.now()
             return progress

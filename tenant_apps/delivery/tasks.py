@@ -13,6 +13,8 @@ from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
 from tenant_apps.campaigns.models import Mailing
+from tenant_apps.senders import consumer as fair_consumer  # noqa: I001
+from tenant_apps.senders import fairness
 
 from . import engine, services
 from .models import Run
@@ -43,6 +45,8 @@ def run_due_mailing(schema_name, mailing_id):
             ScheduleEntry.objects.filter(workspace__schema_name=schema_name, mailing_id=mailing_id).delete()
             return
         runs = services.prepare_due_runs(mailing)
+        for run in runs:  # busy consumers take it up at their next batch (fair sharing between workspaces)
+            fair_consumer.register_run(schema_name, run.pk)
     for run in runs:
         for _ in range(max(settings.DELIVERY_WORKERS_PER_RUN, 1)):
             send_run(schema_name, run.pk)
@@ -50,7 +54,15 @@ def run_due_mailing(schema_name, mailing_id):
 
 @db_task(retries=3, retry_delay=30)
 def send_run(schema_name, run_id):
-    """One worker on one run: send until done, then come back when retries fall due."""
+    """One worker on one run: send until done, then come back when retries fall due.
+
+    With Redis, the worker serves every registered run by weighted round robin
+    instead (tenant_apps/senders/consumer.py), starting with this one.
+    """
+    if fairness.enabled():
+        if fair_consumer.serve(schema_name, run_id, budget=TASK_BUDGET_SECONDS, on_waiting=schedule_wake):
+            send_run(schema_name, run_id)
+        return
     with schema_context(schema_name):
         run = Run.objects.select_related("mailing__message").filter(pk=run_id).first()
         if run is None:
@@ -62,11 +74,17 @@ def send_run(schema_name, run_id):
             services.after_run(run, workspace=workspace)
     if progress.state == "budget":
         send_run(schema_name, run_id)
-    elif progress.state == "waiting" and progress.wake_at is not None:
-        # Every worker of the run reaches this point; one wake-up per time is enough.
-        wake_key = f"delivery:wake:{schema_name}:{run_id}:{int(progress.wake_at.timestamp())}"
-        if cache.add(wake_key, 1, timeout=int(settings.DELIVERY_RETRY_MAX_DELAY + 3600)):
-            resume_run.schedule((schema_name, run_id), eta=progress.wake_at)
+    elif progress.state == "waiting":
+        schedule_wake(schema_name, run_id, progress.wake_at)
+
+
+def schedule_wake(schema_name, run_id, wake_at):
+    """Every worker of the run reaches this point; one wake-up per time is enough."""
+    if wake_at is None:
+        return
+    wake_key = f"delivery:wake:{schema_name}:{run_id}:{int(wake_at.timestamp())}"
+    if cache.add(wake_key, 1, timeout=int(settings.DELIVERY_RETRY_MAX_DELAY + 3600)):
+        resume_run.schedule((schema_name, run_id), eta=wake_at)
 
 
 @db_task()
