@@ -17,7 +17,7 @@ from tenant_apps.delivery.models import Attempt, Delivery, Run
 from tenant_apps.senders import consumer, fairness
 from tenant_apps.senders import services as senders
 from tenant_apps.senders.dnscheck import dkimpy_dnsfunc
-from tenant_apps.senders.models import SendingDomain, SmtpProvider
+from tenant_apps.senders.models import SmtpProvider
 from tenant_apps.senders.ratelimit import TokenBucket
 
 from .conftest import free_port
