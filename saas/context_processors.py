@@ -1,6 +1,8 @@
 from django.conf import settings
 from django.urls import reverse
 
+from saas.links import absolute_url, site_scheme
+from shared_apps.landing.dev_views import mail_catcher_open_to
 from tenants.middleware import public_url
 
 
@@ -21,5 +23,7 @@ def site(request):
         "workspace": workspace if on_workspace else None,
         "public_site_links": public_site_links(request) if on_workspace else None,
         "workspace_role": getattr(request, "workspace_role", None),
-        "mail_catcher_enabled": bool(settings.DEBUG and settings.MAIL_CATCHER_DIR),
+        "mail_catcher_enabled": mail_catcher_open_to(request),
+        "PUBLIC_HOME_URL": absolute_url("/"),
+        "SITE_SCHEME": site_scheme(),
     }

@@ -5,6 +5,10 @@ data in var/pgdata; with no EMAIL_URL a local mail catcher (var/mail, shown
 at /dev/mail/); with no REDIS_URL / HUEY_REDIS_URL a file cache and SQLite
 for huey. Then it migrates every schema, creates the demo user and
 workspace, and runs the web server and the huey consumer until Ctrl-C.
+
+The web server listens on 127.0.0.1 only (BIND_ADDRESS=0.0.0.0 opens it to
+the network; the mail catcher at /dev/mail/ still answers only loopback),
+on PORT (8000); SITE_URL follows that port, so every link keeps it.
 """
 
 import os
@@ -16,9 +20,12 @@ import sys
 import time
 from pathlib import Path
 
+import environ
+
 ROOT = Path(__file__).resolve().parent.parent
 VAR = ROOT / "var"
 PORT = int(os.environ.get("PORT", "8000"))
+BIND_ADDRESS = os.environ.get("BIND_ADDRESS", "127.0.0.1")
 MAIL_PORT = int(os.environ.get("MAIL_CATCHER_PORT", "1025"))
 
 
@@ -71,12 +78,25 @@ def stop_on_sigterm(signum, frame):
     raise KeyboardInterrupt
 
 
+def runserver_address(bind_address, port):
+    """Where runserver listens: loopback unless BIND_ADDRESS says otherwise (IPv6 in brackets)."""
+    host = f"[{bind_address}]" if ":" in bind_address else bind_address
+    return f"{host}:{port}"
+
+
+def site_url(port):
+    """SITE_URL for `make run`: the public site on the port it serves on (every link is built from it)."""
+    return f"http://{os.environ.get('BASE_DOMAIN', 'localhost')}:{port}"
+
+
 def main():
     signal.signal(signal.SIGTERM, stop_on_sigterm)
     # A shell without job control starts background commands with SIGINT ignored.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     os.environ.setdefault("DEBUG", "1")
-    os.environ.setdefault("SITE_URL_PORT", str(PORT))
+    # The settings read .env too: SITE_URL's host must be the BASE_DOMAIN they will see.
+    environ.Env.read_env(ROOT / ".env", overwrite=False)
+    os.environ["SITE_URL"] = site_url(PORT)
     VAR.mkdir(exist_ok=True)
     children = []
     server = None
@@ -95,9 +115,10 @@ def main():
             manage("compilemessages", "--ignore=.venv", "--ignore=var", "-v0")
         say("Migrating every schema (public, workspaces, clone template)")
         manage("migrate", "--noinput", "-v0")
-        manage("seed_demo", "--port", str(PORT))
-        say(f"Serving on http://localhost:{PORT}/ (Ctrl-C stops everything)")
-        children.append(spawn("manage.py", "runserver", f"0.0.0.0:{PORT}"))
+        manage("seed_demo")
+        address = runserver_address(BIND_ADDRESS, PORT)
+        say(f"Serving on {site_url(PORT)}/, listening on {address} (Ctrl-C stops everything)")
+        children.append(spawn("manage.py", "runserver", address))
         children.append(spawn("manage.py", "run_huey"))
         while all(child.poll() is None for child in children):
             time.sleep(0.5)

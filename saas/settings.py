@@ -11,6 +11,8 @@ from pathlib import Path
 import environ
 from django.utils.translation import gettext_lazy as _
 
+from saas.links import parse_site_url, site_url_from_parts
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
@@ -75,6 +77,10 @@ DEFAULT_NOT_FOUND_TENANT_VIEW = "saas.views.unknown_workspace"
 DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
 
 MIDDLEWARE = [
+    # /healthz answers before host routing and the HTTPS redirect (any Host, plain HTTP).
+    "saas.health.HealthCheckMiddleware",
+    # Outside host routing, so the unknown-workspace page gets the policy too.
+    "saas.csp.ContentSecurityPolicyMiddleware",
     "tenants.middleware.WorkspaceMainMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -196,9 +202,15 @@ ACCOUNT_EMAIL_VERIFICATION_BY_CODE_ENABLED = True
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_CHANGE_EMAIL = True
-ACCOUNT_DEFAULT_HTTP_PROTOCOL = env.str("HTTP_PROTOCOL", default="http" if DEBUG else "https")
-# Port to put in absolute links (emails) when the site is not on 80/443 (`make run` sets it).
-SITE_URL_PORT = env.str("SITE_URL_PORT", default="")
+# The public site as people reach it: scheme://BASE_DOMAIN[:port]. Every absolute link (emails, preview,
+# unsubscribe, hand-off, invitations, seed_demo) is built from it by saas.links.absolute_url; `make run`
+# sets it from its port. Unset: HTTP_PROTOCOL://BASE_DOMAIN[:SITE_URL_PORT] (runserver's 8000 in DEBUG).
+SITE_URL = env.str("SITE_URL", default="") or site_url_from_parts(
+    env.str("HTTP_PROTOCOL", default="http" if DEBUG else "https"),
+    BASE_DOMAIN,
+    env.str("SITE_URL_PORT", default="") or (8000 if DEBUG else None),
+)
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = parse_site_url(SITE_URL, BASE_DOMAIN).scheme
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "/"
 
@@ -297,10 +309,11 @@ DELIVERY_SMTP_TIMEOUT = env.float("DELIVERY_SMTP_TIMEOUT", default=10.0)
 DELIVERY_SMTP_IDLE_CHECK = env.float("DELIVERY_SMTP_IDLE_CHECK", default=30.0)
 # Deliveries claimed per batch (one claim query and one bookkeeping write per batch).
 DELIVERY_BATCH_SIZE = env.int("DELIVERY_BATCH_SIZE", default=500)
-# Bookkeeping is also flushed (and the claim renewed) when a batch runs this long.
+# Bookkeeping is also flushed when a batch runs this long.
 DELIVERY_FLUSH_SECONDS = env.float("DELIVERY_FLUSH_SECONDS", default=5.0)
-# A claim older than this is taken back from a worker that died (seconds).
-DELIVERY_CLAIM_TIMEOUT = env.float("DELIVERY_CLAIM_TIMEOUT", default=120.0)
+# A live worker's heartbeat renews its claims every third of this; a claim not renewed
+# for this long is taken back from a worker that died (seconds).
+DELIVERY_CLAIM_TIMEOUT = env.float("DELIVERY_CLAIM_TIMEOUT", default=30.0)
 # Temporary failures: retry after base * 2**(attempt-1) seconds (capped), ±jitter, within the deadline.
 DELIVERY_RETRY_BASE = env.float("DELIVERY_RETRY_BASE", default=60.0)
 DELIVERY_RETRY_MAX_DELAY = env.float("DELIVERY_RETRY_MAX_DELAY", default=3600.0)
@@ -313,8 +326,9 @@ DELIVERY_BREAKER_COOLDOWN = env.float("DELIVERY_BREAKER_COOLDOWN", default=30.0)
 DELIVERY_BREAKER_MAX_COOLDOWN = env.float("DELIVERY_BREAKER_MAX_COOLDOWN", default=600.0)
 # huey tasks started per run, so several consumer workers share a big run.
 DELIVERY_WORKERS_PER_RUN = env.int("DELIVERY_WORKERS_PER_RUN", default=2)
-# The tick leases a due schedule entry for this long; an unfinished run is looked at again this often.
-DELIVERY_WATCHDOG_SECONDS = env.float("DELIVERY_WATCHDOG_SECONDS", default=300.0)
+# The tick leases a due schedule entry for this long; an unfinished run is looked at again this often
+# (under the tick's 60 s: at every tick).
+DELIVERY_WATCHDOG_SECONDS = env.float("DELIVERY_WATCHDOG_SECONDS", default=30.0)
 
 # --- sending identities, rate limits, quotas, fairness (issue 15; tenant_apps/senders) ---
 # Fernet keys (comma-separated, newest first) that encrypt SMTP passwords and DKIM keys at rest.

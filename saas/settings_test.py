@@ -16,6 +16,9 @@ from .settings import *  # noqa: E402,F403
 
 DEBUG = False
 MAIL_CATCHER_DIR = ""
+# Links in tests read http://localhost/…; a test that needs a port overrides SITE_URL (browser journeys do).
+SITE_URL = "http://localhost"
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http"
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Tasks run at once, in the test's process, against the real Redis storage.

@@ -80,9 +80,21 @@ def browser(live_site):
 
 
 @pytest.fixture
-def page(browser):
+def page(browser, live_site, settings):
+    # Absolute links (the sign-in hand-off, emails) point at the live server's port, as `make run` does.
+    settings.SITE_URL = live_site.url("").rstrip("/")
     context = browser.new_context(locale="ru-RU")
     page = context.new_page()
     page.set_default_timeout(15_000)
+    # Every journey also checks the Content-Security-Policy: Chromium reports each refused
+    # script, style, image or form target as a console error naming the policy.
+    page.csp_violations = []
+    page.on("console", lambda message: record_csp_violation(page.csp_violations, message))
     yield page
     context.close()
+    assert page.csp_violations == [], "Content-Security-Policy violations in the console"
+
+
+def record_csp_violation(violations, message):
+    if message.type == "error" and "Content Security Policy" in message.text:
+        violations.append(f"{message.location.get('url')}: {message.text}")

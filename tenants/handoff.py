@@ -7,6 +7,8 @@ from django.core import signing
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 
+from saas.links import absolute_url
+
 from .models import SignInHandoff
 
 SALT = "rassylka.handoff"
@@ -17,7 +19,7 @@ class HandoffError(Exception):
     """The token is forged, expired, reused or for another workspace."""
 
 
-def issue_handoff_url(request, user, workspace, next_path="/", language=None):
+def issue_handoff_url(user, workspace, next_path="/", language=None):
     """Create a single-use token and return the workspace URL that redeems it.
 
     `language` (the public site's current one) is carried along, as cookies do not cross hosts.
@@ -26,13 +28,10 @@ def issue_handoff_url(request, user, workspace, next_path="/", language=None):
     token = signing.dumps({"id": str(ticket.id), "ws": workspace.pk}, salt=SALT)
     if not url_has_allowed_host_and_scheme(next_path, allowed_hosts=None) or not next_path.startswith("/"):
         next_path = "/"
-    port = request.get_port()
-    default_port = "443" if request.is_secure() else "80"
-    netloc = workspace.host if port == default_port else f"{workspace.host}:{port}"
     query = {"token": token, "next": next_path}
     if language in dict(settings.LANGUAGES):
         query["lang"] = language
-    return f"{request.scheme}://{netloc}/handoff/?" + urlencode(query)
+    return absolute_url("/handoff/?" + urlencode(query), host=workspace.host)
 
 
 def redeem_handoff(token, workspace):

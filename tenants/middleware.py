@@ -7,6 +7,8 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django_tenants.middleware.main import TenantMainMiddleware
 
+from saas.links import absolute_url
+
 from .access import workspace_role
 
 # Paths on a workspace host that need no membership.
@@ -24,11 +26,9 @@ class WorkspaceMainMiddleware(TenantMainMiddleware):
 
 
 def public_url(request, path):
-    """An absolute URL on the public site, keeping the request's scheme and port."""
-    port = request.get_port()
-    default_port = "443" if request.is_secure() else "80"
-    netloc = settings.BASE_DOMAIN if port == default_port else f"{settings.BASE_DOMAIN}:{port}"
-    return f"{request.scheme}://{netloc}{path}"
+    """An absolute URL on the public site; from SITE_URL like every absolute link, not from `request`
+    (behind a proxy its port is the proxy's upstream)."""
+    return absolute_url(path)
 
 
 class WorkspaceAccessMiddleware:

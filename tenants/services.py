@@ -7,6 +7,8 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils.translation import gettext_lazy as _
 
+from saas.links import absolute_url
+
 from .access import Role, member_role, remove_member, set_member_role, workspace_members
 from .models import Domain, Workspace
 
@@ -39,9 +41,8 @@ def workspace_host(slug):
 
 
 def site_url(host, path="/"):
-    """An absolute URL for links in emails, where no request tells the scheme and port."""
-    port = f":{settings.SITE_URL_PORT}" if settings.SITE_URL_PORT else ""
-    return f"{settings.ACCOUNT_DEFAULT_HTTP_PROTOCOL}://{host}{port}{path}"
+    """An absolute URL on `host` (kept for its callers: it is `saas.links.absolute_url`)."""
+    return absolute_url(path, host=host)
 
 
 def create_workspace(*, name, slug, owner=None):
@@ -76,8 +77,9 @@ class NotAMemberError(Exception):
 
 
 def is_last_owner(user, workspace):
+    """Whether `user` is an owner and no other owner could still sign in (a blocked one cannot)."""
     owners = [member for member, role in workspace_members(workspace) if role is Role.OWNER]
-    return owners == [user]
+    return user in owners and not any(owner.is_active for owner in owners if owner != user)
 
 
 def change_member_role(workspace, user, role):

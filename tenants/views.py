@@ -27,7 +27,7 @@ def open_workspace(request, slug):
     if workspace.is_public or workspace_role(request.user, workspace) is None:
         raise Http404
     next_path = request.GET.get("next", "/")
-    return redirect(issue_handoff_url(request, request.user, workspace, next_path, language=request.LANGUAGE_CODE))
+    return redirect(issue_handoff_url(request.user, workspace, next_path, language=request.LANGUAGE_CODE))
 
 
 def redeem(request):

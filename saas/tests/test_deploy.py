@@ -63,3 +63,39 @@ def test_gunicorn_config_loads():
 
     assert namespace["bind"] == "127.0.0.1:8000"
     assert namespace["workers"] >= 1
+
+
+def test_the_health_check_units_and_nginx_reach_healthz():
+    service = (DEPLOY / "systemd" / "rassylka-health.service").read_text()
+    timer = (DEPLOY / "systemd" / "rassylka-health.timer").read_text()
+    nginx = (DEPLOY / "nginx" / "rassylka.conf").read_text()
+
+    assert "bin/healthcheck http://127.0.0.1:8000/healthz" in service and "Type=oneshot" in service
+    assert "OnUnitActiveSec=1min" in timer
+    assert nginx.count("location = /healthz") == 2  # plain HTTP (balancers) and HTTPS
+
+
+def test_bin_healthcheck_exits_0_when_healthy_and_1_when_not(live_site):
+    import socket
+    import subprocess
+    import sys
+
+    root = DEPLOY.parent
+    healthy = subprocess.run(
+        [sys.executable, str(root / "bin" / "healthcheck"), live_site.url("/healthz")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = sock.getsockname()[1]
+    unreachable = subprocess.run(
+        [sys.executable, str(root / "bin" / "healthcheck"), f"http://127.0.0.1:{closed}/healthz"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert healthy.returncode == 0 and '"status": "ok"' in healthy.stdout
+    assert unreachable.returncode == 1 and "no answer" in unreachable.stderr

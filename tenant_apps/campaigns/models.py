@@ -41,6 +41,10 @@ class Mailing(models.Model):
         ALL = "all", _("all subscribed clients")
         SELECTED = "selected", _("chosen clients")
 
+    class PauseReason(models.TextChoices):
+        NONE = "", _("paused by a person")
+        SENDER_REFUSED = "sender_refused", _("the mail provider refused the sender or the account")
+
     name = models.CharField(_("name"), max_length=200)
     message = models.ForeignKey(Message, verbose_name=_("message"), on_delete=models.PROTECT, related_name="mailings")
     audience = models.CharField(_("recipients"), max_length=10, choices=Audience.choices, default=Audience.ALL)
@@ -55,6 +59,11 @@ class Mailing(models.Model):
     from_email = models.CharField(_("from"), max_length=254, blank=True)
     is_paused = models.BooleanField(_("paused"), default=False)
     disabled_by_manager = models.BooleanField(_("disabled by a manager"), default=False)
+    # Set when the engine paused the mailing itself (cleared on resume); the detail is the provider's reply.
+    pause_reason = models.CharField(
+        _("pause reason"), max_length=20, choices=PauseReason.choices, default=PauseReason.NONE, blank=True
+    )
+    pause_detail = models.TextField(_("pause detail"), blank=True)
     created = models.DateTimeField(_("created"), auto_now_add=True)
     updated = models.DateTimeField(_("updated"), auto_now=True)
 

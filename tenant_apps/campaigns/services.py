@@ -122,9 +122,9 @@ def send_test_message(message, user, host):
 # --- mailings ----------------------------------------------------------------
 
 
-# Set by the engine (status), by managers (disabled_by_manager) and by the
-# pause buttons (is_paused), never by the mailing form.
-OWNED_ELSEWHERE = ("status", "is_paused", "disabled_by_manager")
+# Set by the engine (status, and pauses with a reason), by managers
+# (disabled_by_manager) and by the pause buttons (is_paused), never by the mailing form.
+OWNED_ELSEWHERE = ("status", "is_paused", "disabled_by_manager", "pause_reason", "pause_detail")
 
 
 def take_fields_owned_elsewhere(mailing):
@@ -175,6 +175,7 @@ def resume_mailing(mailing):
     if mailing.disabled_by_manager:
         raise ActionRefused(_("A manager has disabled this mailing; it cannot be resumed."))
     mailing.is_paused = False
+    mailing.pause_reason, mailing.pause_detail = Mailing.PauseReason.NONE, ""
     mailing.save()
 
 

@@ -2,8 +2,9 @@
 
 Every function here runs inside a workspace schema (the callers enter it
 with schema_context). Several workers (threads, processes, machines) may work
-on one run at once: they claim disjoint batches with FOR UPDATE SKIP LOCKED,
-and a claim older than DELIVERY_CLAIM_TIMEOUT is taken back from a worker
+on one run at once: they claim disjoint batches with FOR UPDATE SKIP LOCKED;
+a live worker's claims are renewed by its heartbeat (heartbeat.py), and a
+claim not renewed for DELIVERY_CLAIM_TIMEOUT is taken back from a worker
 that died. Results are written per batch: one UPDATE of the deliveries and
 one INSERT of the attempts, not a round trip per message; the per-message
 journal (journal.py) keeps a killed worker from causing more than one
@@ -21,15 +22,17 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Min, Q
+from django.db.models import Count, Min, Q
 from django.utils import timezone
 
 from tenant_apps.campaigns.rendering import CompiledMessage
-from tenant_apps.senders import quotas, sending
+from tenant_apps.senders import quotas, sending  # noqa: I001
 from tenant_apps.senders.ratelimit import is_throttling
 
+from . import pausing
 from .breaker import CircuitBreaker
 from .compose import build_message, envelope_address, format_from
+from .heartbeat import ClaimHeartbeat
 from .journal import SentJournal
 from .models import Attempt, Delivery, Run
 from .smtp import PERMANENT, SENT, TEMPORARY, Outcome, SmtpConfig, SmtpSender
@@ -94,7 +97,7 @@ def smtp_config():
 def worker_sender(config=None, key="platform"):
     """This thread's SmtpSender for a provider, kept between tasks so the connection is reused.
 
-    One per provider (the pool of a provider is its senders in every worker
+    One per provider (a provider's pool is its senders in every worker
     thread): a worker serving runs of several providers keeps each connection.
     """
     config = config or smtp_config()
@@ -190,10 +193,6 @@ def claim_batch(run, me, limit, now):
         return claimed
 
 
-def renew_claims(ids, me, now):
-    Delivery.objects.filter(id__in=ids, claimed_by=me, status=SENDING).update(claimed_at=now)
-
-
 # --- recording results, a batch at a time -------------------------------------------------
 
 # One statement per batch: the deliveries' new states, and the attempts of those
@@ -270,9 +269,13 @@ def retry_delay(attempts):
     return delay * random.uniform(1 - jitter, 1 + jitter)
 
 
+def describe(outcome):
+    return f"{outcome.code} {outcome.response}".strip() if outcome.code else outcome.response
+
+
 def result_for(claimed, outcome, at, deadline):
     """Turn one send outcome into the delivery's next state and its Attempt row."""
-    response = f"{outcome.code} {outcome.response}".strip() if outcome.code else outcome.response
+    response = describe(outcome)
     attempt = (
         at,
         Attempt.Status.SUCCESS if outcome.kind == SENT else Attempt.Status.FAILURE,
@@ -298,6 +301,18 @@ def result_for(claimed, outcome, at, deadline):
     return result
 
 
+def uncounted_result(claimed, outcome, at):
+    """Back to pending, the attempt logged but not counted against the delivery: the recipient is not to blame."""
+    response = describe(outcome)[:2000]
+    attempt = (at, Attempt.Status.FAILURE, outcome.code if outcome.code and outcome.code > 0 else None, response, False)
+    return Result(claimed.id, PENDING, next_at=at, attempt=attempt)
+
+
+def handed_back(claimed_rest, at):
+    """Deliveries returned to pending untouched: no attempt, no retry burnt."""
+    return [Result(c.id, PENDING, next_at=at) for c in claimed_rest]
+
+
 def count_into(summary, result):
     if result.status == DELIVERED:
         summary.sent += 1
@@ -318,6 +333,7 @@ class RunContext:
     def __init__(self, run, workspace):
         message = run.mailing.message
         self.run = run
+        self.workspace = workspace
         self.schema = connection.schema_name
         self.host = workspace.host
         # From address, provider and DKIM signer (key decrypted and parsed here, once per run).
@@ -332,17 +348,16 @@ class RunContext:
     def message_for(self, claimed):
         url = self.links.url(claimed.client_id)
         subject, text, html = self.template.render(name=claimed.name, email=claimed.email, unsubscribe_url=url)
-        return self.identity.sign(
-            build_message(
-                from_header=self.from_header,
-                to=claimed.email,
-                subject=subject,
-                text=text,
-                html=html,
-                headers=list_unsubscribe_headers(url),
-                msgid_domain=self.msgid_domain,
-            )
+        message = build_message(
+            from_header=self.from_header,
+            to=claimed.email,
+            subject=subject,
+            text=text,
+            html=html,
+            headers=list_unsubscribe_headers(url),
+            msgid_domain=self.msgid_domain,
         )
+        return self.identity.sign(message)  # DKIM, when the From domain is verified
 
 
 # A run's context is kept per worker thread for this long (the DKIM key is parsed once per run, not per
@@ -360,7 +375,7 @@ def run_context(run, workspace):
         if len(cache) > 50:
             cache.clear()
         entry = cache[key] = (RunContext(run, workspace), time.monotonic())
-    entry[0].run = run  # the caller's fresh row (deadline, status)
+    entry[0].run, entry[0].workspace = run, workspace  # the caller's fresh rows (deadline, status, quotas)
     return entry[0]
 
 
@@ -376,19 +391,27 @@ def breaker_for(schema_name):
     )
 
 
-def send_batch(ctx, batch, *, sender, breaker, journal, me, probe, summary, on_progress=None):
-    """Send a claimed batch; returns True when the breaker opened and the rest was handed back.
+# Why send_batch stopped before the end of its batch (the rest was handed back untouched).
+BREAKER_OPEN, SENDER_REFUSED, TIME_LIMIT = "breaker open", "sender refused", "time limit"
+THROTTLED = "throttled"
 
-    A throttling answer (421, 454, 45x "rate") slows the provider down (its
-    token bucket) and hands this message and the rest back untouched: it is
-    neither a failure of the delivery nor of the provider.
+
+def send_batch(ctx, batch, *, sender, breaker, journal, me, probe, summary, on_progress=None, stop_at=None):
+    """Send a claimed batch; returns why it stopped early (BREAKER_OPEN, SENDER_REFUSED, TIME_LIMIT) or None.
+
+    `stop_at` (time.monotonic()) is a hard limit: checked before every message,
+    and no wait for the server lasts past it. A throttling answer (421, 454,
+    45x "rate") slows the provider down (its token bucket) and hands this
+    message and the rest back untouched: not a failure of the delivery, nor a
+    fault for the breaker.
     """
     deadline, flush_every = ctx.run.deadline, settings.DELIVERY_FLUSH_SECONDS
     recovered = journal.lookup([c.id for c in batch if c.reclaimed])
-    results, pending_ids = [], [c.id for c in batch]
+    results = []
     flushed_at = time.monotonic()
     failures_seen = probe
-    tripped = sent_any = False
+    stopped = refusal = None
+    sent_any = False
 
     def flush():
         nonlocal results, flushed_at
@@ -404,7 +427,11 @@ def send_batch(ctx, batch, *, sender, breaker, journal, me, probe, summary, on_p
         now = timezone.now()
         must_flush = False
         if now >= deadline:  # the mailing ended mid-batch: nothing more goes out
-            results.extend(Result(c.id, PENDING, next_at=now) for c in batch[index:])
+            results.extend(handed_back(batch[index:], now))
+            break
+        if stop_at is not None and time.monotonic() >= stop_at:
+            results.extend(handed_back(batch[index:], now))
+            stopped = TIME_LIMIT
             break
         if claimed.id in recovered:  # sent by a worker that died before writing it down
             stamp, code, response = recovered[claimed.id]
@@ -413,34 +440,50 @@ def send_batch(ctx, batch, *, sender, breaker, journal, me, probe, summary, on_p
         elif not claimed.subscribed:  # unsubscribed (or deleted) since the run was created
             results.append(Result(claimed.id, SKIPPED, finished_at=now, response="unsubscribed"))
         else:
-            outcome = sender.send(ctx.envelope_from, claimed.email, ctx.message_for(claimed))
+            outcome = sender.send(ctx.envelope_from, claimed.email, ctx.message_for(claimed), deadline=stop_at)
             at = timezone.now()
+            if outcome.interrupted:  # our time limit cut it short: nothing learnt about the provider
+                results.append(uncounted_result(claimed, outcome, at))
+                results.extend(handed_back(batch[index + 1 :], at))
+                stopped = TIME_LIMIT
+                break
+            if outcome.kind == TEMPORARY and is_throttling(outcome.code, outcome.response):
+                log.info("provider %s throttles: %s", ctx.identity.provider.key, describe(outcome))
+                ctx.identity.bucket.throttled()
+                results.extend(handed_back(batch[index:], at))
+                stopped = THROTTLED
+                break
             sent_any = True
             must_flush = outcome.kind == SENT and not journal.record(claimed.id, at, outcome.code, outcome.response)
-            if outcome.kind == TEMPORARY and is_throttling(outcome.code, outcome.response):
-                log.info("provider %s throttles: %s", ctx.identity.provider.key, outcome.response)
-                ctx.identity.bucket.throttled()
-                results.extend(Result(c.id, PENDING, next_at=at) for c in batch[index:])
-                break
-            if outcome.kind == TEMPORARY:
+            # Only the provider's faults move the breaker: a recipient's 4xx (greylisting) is that
+            # delivery's retry, and any reply at all shows the provider is alive.
+            if outcome.provider_fault:
                 failures_seen = True
-                tripped = breaker.record_failure(probe=probe)
-            elif failures_seen:  # the provider answered: it is alive again
+                if breaker.record_failure(probe=probe):
+                    stopped = BREAKER_OPEN
+            elif failures_seen:
                 breaker.record_success()
                 failures_seen = False
+            if outcome.sender_refused:
+                # Every other message would be refused the same way: keep them all for after the fix.
+                results.append(uncounted_result(claimed, outcome, at))
+                results.extend(handed_back(batch[index + 1 :], at))
+                stopped, refusal = SENDER_REFUSED, outcome
+                break
             results.append(result_for(claimed, outcome, at, deadline))
-            if tripped:
-                log.warning("circuit breaker open for %s after: %s", ctx.schema, outcome.response)
+            if stopped == BREAKER_OPEN:
+                log.warning("circuit breaker open for %s after: %s", ctx.schema, describe(outcome))
                 # Hand the rest back untouched: no retry is burnt while the provider is sick.
-                results.extend(Result(c.id, PENDING, next_at=at) for c in batch[index + 1 :])
+                results.extend(handed_back(batch[index + 1 :], at))
                 break
         if must_flush or time.monotonic() - flushed_at > flush_every:
             flush()
-            renew_claims(pending_ids[index + 1 :], me, timezone.now())
     flush()
     if probe and not sent_any:
         breaker.release_probe()  # nothing was sent, so nothing was learnt: let the next probe go
-    return tripped
+    if refusal is not None:
+        pausing.pause_for_sender_refusal(ctx.run, ctx.workspace, refusal)
+    return stopped
 
 
 def mailing_is_active(run):
@@ -489,8 +532,23 @@ def wake_time(run, now):
     return wake, agg["claimed"] is not None and (agg["retry"] is None or agg["retry"] > now)
 
 
-def process_run(run, workspace, *, budget=None, sender=None, on_progress=None):
-    """Send what is sendable of a run now, in batches, until nothing is or the budget is spent."""
+def claim_holders(run, now):
+    """(how many workers hold live claims on the run, when the oldest of those claims would expire)."""
+    timeout = timedelta(seconds=settings.DELIVERY_CLAIM_TIMEOUT)
+    agg = Delivery.objects.filter(run=run, status=SENDING, claimed_at__gte=now - timeout).aggregate(
+        workers=Count("claimed_by", distinct=True), oldest=Min("claimed_at")
+    )
+    return agg["workers"], agg["oldest"] + timeout if agg["oldest"] else None
+
+
+def process_run(run, workspace, *, budget=None, stop_at=None, sender=None, on_progress=None, batches=None):
+    """Send what is sendable of a run now, in batches, until nothing is or the time is up.
+
+    `budget` (seconds from now) or `stop_at` (a time.monotonic() value) is a
+    hard limit, held between messages and during them: what is not sent by
+    then goes back to pending untouched, for the next worker. `batches`: stop
+    ("budget") after that many batches (the fair consumer serves one at a time).
+    """
     progress = RunProgress()
     me = worker_name()
     journal = SentJournal(connection.schema_name, run.pk)
@@ -498,7 +556,26 @@ def process_run(run, workspace, *, budget=None, sender=None, on_progress=None):
     provider = ctx.identity.provider
     sender = sender or worker_sender(provider.config, provider.key)
     breaker = breaker_for(provider.key)  # per provider: one workspace's broken provider pauses no other
-    started = time.monotonic()
+    if budget is not None:
+        stop_at = min(stop_at or float("inf"), time.monotonic() + budget)
+    with ClaimHeartbeat(connection.schema_name, run.pk, me):
+        return work_run(
+            run,
+            ctx,
+            progress,
+            sender=sender,
+            me=me,
+            breaker=breaker,
+            journal=journal,
+            stop_at=stop_at,
+            on_progress=on_progress,
+            batches=batches,
+        )
+
+
+def work_run(run, ctx, progress, *, sender, me, breaker, journal, stop_at, on_progress, batches=None):
+    """process_run's loop: claim, send, record, until nothing is sendable or the time is up."""
+    workspace = ctx.workspace
     while True:
         now = timezone.now()
         if run.deadline <= now:
@@ -507,15 +584,18 @@ def process_run(run, workspace, *, budget=None, sender=None, on_progress=None):
         if not permit.allowed:
             progress.state, progress.wake_at = "waiting", now + timedelta(seconds=permit.wait)
             return progress
+        # The provider's rate (token bucket) and the month's quota decide how many to claim.
         allowed = sending.allowance(ctx.identity, workspace, 1 if permit.probe else settings.DELIVERY_BATCH_SIZE)
         if allowed.quota_reached:
+            if permit.probe:
+                breaker.release_probe()
             quotas.stop_run_at_quota(run, workspace)
             progress.state = "quota"
             return progress
-        if not allowed.count:  # the provider's rate: wait for a token, or come back later
+        if not allowed.count:  # wait for a token here, or come back later
             if permit.probe:
                 breaker.release_probe()
-            if allowed.wait > RATE_WAIT_INLINE or (budget is not None and time.monotonic() - started > budget):
+            if allowed.wait > RATE_WAIT_INLINE or (stop_at is not None and time.monotonic() + allowed.wait >= stop_at):
                 progress.state, progress.wake_at = "waiting", now + timedelta(seconds=allowed.wait)
                 return progress
             time.sleep(allowed.wait)
@@ -532,7 +612,7 @@ def process_run(run, workspace, *, budget=None, sender=None, on_progress=None):
                 progress.wake_at, busy = wake_time(run, now)
                 progress.state = "busy" if busy else "waiting"
             return progress
-        send_batch(
+        stopped = send_batch(
             ctx,
             batch,
             sender=sender,
@@ -542,8 +622,11 @@ def process_run(run, workspace, *, budget=None, sender=None, on_progress=None):
             probe=permit.probe,
             summary=progress.summary,
             on_progress=on_progress,
+            stop_at=stop_at,
         )
         sending.settle(ctx.identity, workspace, allowed.count, len(batch), progress.summary.sent - sent_before)
-        if budget is not None and time.monotonic() - started > budget:
+        if batches is not None:
+            batches -= 1
+        if stopped == TIME_LIMIT or (stop_at is not None and time.monotonic() >= stop_at) or batches == 0:
             progress.state, progress.wake_at = "budget", timezone.now()
             return progress

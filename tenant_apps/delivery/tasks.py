@@ -8,6 +8,7 @@ import logging
 
 from django.conf import settings
 from django.core.cache import cache
+from django.utils import timezone
 from django_tenants.utils import schema_context
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
@@ -36,7 +37,7 @@ def tick():
 
 @db_task(retries=3, retry_delay=30)
 def run_due_mailing(schema_name, mailing_id):
-    """Start the mailing's due run and put send workers on every unfinished run."""
+    """Start the mailing's due run and put send workers on every unfinished run (the watchdog, too)."""
     with schema_context(schema_name):
         mailing = Mailing.objects.select_related("message").filter(pk=mailing_id).first()
         if mailing is None:
@@ -47,9 +48,36 @@ def run_due_mailing(schema_name, mailing_id):
         runs = services.prepare_due_runs(mailing)
         for run in runs:  # busy consumers take it up at their next batch (fair sharing between workspaces)
             fair_consumer.register_run(schema_name, run.pk)
-    for run in runs:
-        for _ in range(max(settings.DELIVERY_WORKERS_PER_RUN, 1)):
-            send_run(schema_name, run.pk)
+        staffing = [(run.pk, *engine.claim_holders(run, timezone.now())) for run in runs]
+    for run_id, live, expiry in staffing:
+        add_workers(schema_name, run_id, live, expiry)
+
+
+def add_workers(schema_name, run_id, live, expiry):
+    """Bring the run up to DELIVERY_WORKERS_PER_RUN workers, counting those whose claims are live.
+
+    When it is fully staffed, look again when the oldest live claim would
+    expire: if its holder died meanwhile, the run is picked up then, not at
+    some later tick. Live holders keep renewing theirs, so that look finds them.
+    """
+    missing = max(settings.DELIVERY_WORKERS_PER_RUN, 1) - live
+    for _ in range(missing):
+        send_run(schema_name, run_id)
+    if missing <= 0 and expiry is not None:
+        look_again(schema_name, run_id, expiry)
+
+
+def look_again(schema_name, run_id, when):
+    """Schedule one look at the run at `when` (at most one pending per run)."""
+    wait = (when - timezone.now()).total_seconds()
+    with schema_context(schema_name):  # cache keys carry the schema: the same one wherever this is called
+        first = cache.add(watch_key(run_id), 1, timeout=max(int(wait) + 5, 5))
+    if first:
+        resume_run.schedule((schema_name, run_id), eta=when)
+
+
+def watch_key(run_id):
+    return f"delivery:watch:{run_id}"
 
 
 @db_task(retries=3, retry_delay=30)
@@ -60,7 +88,8 @@ def send_run(schema_name, run_id):
     instead (tenant_apps/senders/consumer.py), starting with this one.
     """
     if fairness.enabled():
-        if fair_consumer.serve(schema_name, run_id, budget=TASK_BUDGET_SECONDS, on_waiting=schedule_wake):
+        budget = TASK_BUDGET_SECONDS
+        if fair_consumer.serve(schema_name, run_id, budget=budget, on_waiting=schedule_wake, on_busy=look_again):
             send_run(schema_name, run_id)
         return
     with schema_context(schema_name):
@@ -74,6 +103,9 @@ def send_run(schema_name, run_id):
             services.after_run(run, workspace=workspace)
     if progress.state == "budget":
         send_run(schema_name, run_id)
+    elif progress.state == "busy" and progress.wake_at is not None:
+        # Others hold the rest; should one of them be dead, its claims expire at wake_at.
+        look_again(schema_name, run_id, progress.wake_at)
     elif progress.state == "waiting":
         schedule_wake(schema_name, run_id, progress.wake_at)
 
@@ -89,8 +121,11 @@ def schedule_wake(schema_name, run_id, wake_at):
 
 @db_task()
 def resume_run(schema_name, run_id):
-    """Put the run's workers back on it when its retries fall due or the breaker lets them."""
-    for _ in range(max(settings.DELIVERY_WORKERS_PER_RUN, 1)):
-        send_run(schema_name, run_id)
-    # "busy": the workers holding the rest finish the run; a dead one is
-    # found again by the watchdog entry in the schedule index.
+    """Put the run's workers back on it: its retries fell due, the breaker lets them, or claims expired."""
+    with schema_context(schema_name):
+        cache.delete(watch_key(run_id))  # this is the look: the next one may be scheduled
+        run = Run.objects.filter(pk=run_id).first()
+        if run is None:
+            return
+        live, expiry = engine.claim_holders(run, timezone.now())
+    add_workers(schema_name, run_id, live, expiry)

@@ -4,8 +4,8 @@ A send task registers its run (fairness.register), then asks fairness.pick()
 before every batch which run to serve, so capacity is shared between
 workspaces by weight instead of each task staying on one run until it ends.
 A run leaves the rotation when it is done, paused, stopped at the quota or
-waiting for retries (a resume task is scheduled, as before); a run whose rest
-is claimed by other workers ("busy") stays, because the holder finishes it.
+waiting for retries (a resume task is scheduled, as before) or when its rest
+is claimed by other workers ("busy": each holder puts it back after its batch).
 """
 
 import logging
@@ -20,8 +20,6 @@ from tenant_apps.delivery.scheduling import current_workspace
 from . import fairness
 
 log = logging.getLogger(__name__)
-
-IDLE_PAUSE = 0.2  # seconds, when every registered run was busy in a row
 
 
 def register_run(schema_name: str, run_id: int, weight: int | None = None) -> None:
@@ -38,32 +36,35 @@ def serve_one_batch(schema_name: str, run_id: int):
         if run is None:
             return "gone", None, None, None
         workspace = current_workspace()
-        progress = engine.process_run(run, workspace, budget=0)
+        progress = engine.process_run(run, workspace, batches=1)
         if progress.state in ("done", "paused"):
             services.after_run(run, workspace=workspace)
         return progress.state, progress, workspace, run
 
 
-def serve(schema_name: str, run_id: int, *, budget: float, on_waiting) -> bool:
-    """Serve registered runs until none is left or the budget is spent; True when the budget ran out."""
+def serve(schema_name: str, run_id: int, *, budget: float, on_waiting, on_busy) -> bool:
+    """Serve registered runs until none is left or the budget is spent; True when the budget ran out.
+
+    After each batch the run goes back into the rotation (or leaves it: done,
+    paused, stopped at the quota; waiting → `on_waiting(schema, run, wake_at)`
+    schedules its wake-up; busy, i.e. the rest is claimed by other workers →
+    `on_busy(schema, run, claims_expire_at)`: the holders put it back after
+    their batch, and a dead holder's claims are looked at when they expire).
+    """
     register_run(schema_name, run_id)
-    started, idle = time.monotonic(), 0
+    started = time.monotonic()
     while time.monotonic() - started < budget:
         picked = fairness.pick()
         if picked is None:
             return False
         schema, rid = picked
-        state, progress, _workspace, _run = serve_one_batch(schema, rid)
-        if state in ("done", "paused", "quota", "gone"):
-            fairness.unregister(schema, rid)
-        elif state == "waiting":
-            fairness.unregister(schema, rid)
+        state, progress, workspace, _run = serve_one_batch(schema, rid)
+        if state == "budget":  # it sent a batch: back into the rotation (a busy look may have taken it out)
+            fairness.register(schema, rid, workspace.plan_weight)
+            continue
+        fairness.unregister(schema, rid)
+        if state == "waiting":
             on_waiting(schema, rid, progress.wake_at)
-        if state == "busy" or (progress is not None and progress.summary.handled == 0 and state == "budget"):
-            idle += 1
-            if idle > 2 * max(fairness.registered_count(), 1):
-                time.sleep(IDLE_PAUSE)
-                idle = 0
-        else:
-            idle = 0
+        elif state == "busy" and progress.wake_at is not None:
+            on_busy(schema, rid, progress.wake_at)
     return True

@@ -280,3 +280,90 @@ def test_accepting_keeps_a_higher_role(workspace, user_factory):
     accept_invitation(invitation_token(invitation), person)
 
     assert member_role(person, workspace) is Role.OWNER
+
+
+# --- a member a manager blocked (inactive user): still a member, shown as blocked ---
+
+
+@pytest.fixture
+def blocked_member(workspace, member_factory):
+    from shared_apps.console.services import block_user
+
+    def make(role="editor"):
+        member = member_factory(workspace, role)
+        block_user(member)
+        member.refresh_from_db()
+        return member
+
+    return make
+
+
+def test_a_blocked_member_shows_on_the_members_page_marked_blocked_with_their_role(
+    workspace_client, owner, blocked_member
+):
+    member = blocked_member("editor")
+
+    response = workspace_client.get("/workspace/members/")
+
+    assert response.status_code == 200
+    assert (member, Role.EDITOR) in response.context["members"]
+    row = re.search(rf'data-testid="member-{re.escape(member.email)}".*?</tr>', response.content.decode(), re.S)
+    assert row and "заблокирован" in row.group(0)
+    assert '<option value="editor" selected>' in row.group(0)
+
+
+def test_a_blocked_member_keeps_their_role_but_cannot_enter(workspace, blocked_member):
+    member = blocked_member("viewer")
+
+    response = host_client(workspace.host, member).get("/")
+
+    assert member_role(member, workspace) is Role.VIEWER
+    assert response.status_code == 302 and not response.wsgi_request.user.is_authenticated
+
+
+def test_owner_changes_a_blocked_members_role(workspace_client, workspace, owner, blocked_member):
+    member = blocked_member("viewer")
+
+    response = workspace_client.post(f"/workspace/members/{member.pk}/role/", {"role": "editor"})
+
+    assert response.status_code == 302
+    assert member_role(member, workspace) is Role.EDITOR
+
+
+def test_owner_removes_a_blocked_member(workspace_client, workspace, owner, blocked_member):
+    member = blocked_member("editor")
+
+    response = workspace_client.post(f"/workspace/members/{member.pk}/remove/", follow=True)
+
+    assert response.status_code == 200
+    assert member_role(member, workspace) is None
+    assert member not in [user for user, _role in response.context["members"]]
+
+
+def test_inviting_a_blocked_members_email_is_refused_as_an_existing_member(workspace_client, owner, blocked_member):
+    member = blocked_member("viewer")
+
+    response = workspace_client.post("/workspace/members/invite/", {"email": member.email, "role": "editor"})
+
+    assert response.status_code == 400 and response.context["invite_form"].errors["email"]
+    assert not Invitation.objects.filter(email=member.email).exists()
+
+
+def test_a_blocked_owner_can_be_removed_by_the_other_owner(workspace_client, workspace, owner, blocked_member):
+    other_owner = blocked_member("owner")
+
+    workspace_client.post(f"/workspace/members/{other_owner.pk}/remove/")
+
+    assert member_role(other_owner, workspace) is None
+
+
+def test_the_last_owner_who_can_sign_in_cannot_step_down_or_leave_beside_a_blocked_owner(
+    workspace_client, workspace, owner, blocked_member
+):
+    blocked_member("owner")
+
+    response = workspace_client.post(f"/workspace/members/{owner.pk}/role/", {"role": "viewer"}, follow=True)
+    assert "хотя бы один владелец" in response.content.decode()
+    workspace_client.post(f"/workspace/members/{owner.pk}/remove/")
+
+    assert member_role(owner, workspace) is Role.OWNER

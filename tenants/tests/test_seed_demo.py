@@ -16,9 +16,14 @@ from tenants.models import Workspace
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def site_on_port_8108(settings):
+    settings.SITE_URL = "http://localhost:8108"
+
+
 def run_seed():
     out = io.StringIO()
-    call_command("seed_demo", "--port", "8108", stdout=out)
+    call_command("seed_demo", stdout=out)
     return out.getvalue()
 
 
@@ -43,6 +48,14 @@ def test_running_it_twice_creates_the_demo_content_once():
     assert "manager@example.com / rassylka-demo" in output
     assert "demo@example.com / rassylka-demo" in output
     assert "http://demo.localhost:8108/" in output
+
+
+def test_it_prints_the_urls_with_the_port_of_site_url():
+    output = run_seed()
+
+    assert "Public site:     http://localhost:8108/" in output
+    assert "Demo workspace:  http://demo.localhost:8108/" in output
+    assert "http://localhost:8108/console/" in output
 
 
 def test_the_demo_message_has_the_name_and_unsubscribe_placeholders():

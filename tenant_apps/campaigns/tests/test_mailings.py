@@ -442,6 +442,31 @@ def test_a_disabled_mailing_page_says_so_and_offers_no_resume(editor_client, mak
     assert "disabled_by_manager" not in form_page
 
 
+def test_a_mailing_the_engine_paused_shows_the_providers_reply_and_resuming_clears_it(editor_client, make_mailing):
+    detail = "MAIL FROM: 553 5.7.1 sender address rejected"
+    mailing = make_mailing(status="running", is_paused=True, pause_reason="sender_refused", pause_detail=detail)
+    editor_client.cookies["django_language"] = "en"
+
+    page = editor_client.get(url("mailing_detail", mailing.pk)).content.decode()
+
+    assert 'data-testid="pause-reason"' in page and detail in page
+    assert "the mail provider refused the sender or the account" in page
+    assert url("mailing_resume", mailing.pk) in page
+
+    editor_client.post(url("mailing_resume", mailing.pk))
+    mailing.refresh_from_db()
+    assert (mailing.is_paused, mailing.pause_reason, mailing.pause_detail) == (False, "", "")
+    assert 'data-testid="pause-reason"' not in editor_client.get(url("mailing_detail", mailing.pk)).content.decode()
+
+
+def test_a_mailing_paused_by_a_person_shows_no_provider_reason(editor_client, make_mailing):
+    mailing = make_mailing(status="running", is_paused=True)
+
+    page = editor_client.get(url("mailing_detail", mailing.pk)).content.decode()
+
+    assert 'data-testid="pause-reason"' not in page
+
+
 # --- recipient search -------------------------------------------------------------------
 
 

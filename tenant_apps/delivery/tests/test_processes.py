@@ -185,3 +185,32 @@ def test_a_real_huey_consumer_sends_a_queued_mailing(committed_workspace, smtp_s
     assert sorted(smtp_server.recipients) == sorted(f"p{i}@example.com" for i in range(20)), err[-2000:]
     statuses, successes = delivery_log(django_db_blocker, committed_workspace)
     assert statuses == {"sent": 20} and set(successes.values()) == {1}
+
+
+def test_a_slow_live_worker_keeps_its_claims_so_nobody_sends_its_messages_twice(
+    django_db_setup, committed_workspace, smtp_server, django_db_blocker
+):
+    from tenant_apps.delivery.models import Delivery
+
+    with django_db_blocker.unblock():
+        mailing = committed_workspace.make(3)
+    smtp_server.delay = 1.5  # each message takes longer than a claim lives without renewal
+    env = child_env(smtp_server.port, DELIVERY_CLAIM_TIMEOUT=1)
+    args = ("--tenant", committed_workspace.slug, "--mailing", str(mailing.pk))
+
+    slow = start_sched(*args, env=env)
+    deadline = time.monotonic() + 60
+    claimed = False
+    while not claimed and time.monotonic() < deadline:
+        time.sleep(0.05)
+        with django_db_blocker.unblock(), schema_context(committed_workspace.schema_name):
+            claimed = Delivery.objects.filter(status="sending").exists()
+    assert claimed, "the first worker claimed its batch"
+    time.sleep(1.5)  # past the claim timeout, while the first worker is still at its first messages
+    other = start_sched(*args, env=env)
+    outputs = [worker.communicate(timeout=120) for worker in (slow, other)]
+
+    assert [slow.returncode, other.returncode] == [0, 0], outputs
+    assert Counter(smtp_server.recipients) == {f"p{i}@example.com": 1 for i in range(3)}
+    statuses, successes = delivery_log(django_db_blocker, committed_workspace)
+    assert statuses == {"sent": 3} and set(successes.values()) == {1}

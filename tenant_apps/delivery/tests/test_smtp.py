@@ -2,6 +2,7 @@
 
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -59,12 +60,16 @@ def test_a_long_non_ascii_subject_is_folded_into_valid_encoded_words(smtp_server
     assert smtp_server.messages[0][1]["Subject"] == subject
 
 
-def test_slow_server_is_a_temporary_provider_fault(smtp_sink):
-    sink = smtp_sink("-w", "3")
+@pytest.mark.parametrize("pipelining", [True, False], ids=["pipelined", "one-command-at-a-time"])
+def test_slow_server_is_a_temporary_provider_fault_logged_as_a_timeout(smtp_sink, pipelining):
+    sink = smtp_sink("-w", "3", *([] if pipelining else ["-p"]))
     with sender_for(sink.port, timeout=1.0) as sender:
         outcome = sender.send("a@example.com", "b@example.com", MESSAGE)
         assert sender._conn is None, "never reused after an error"
-    assert outcome.kind == TEMPORARY and outcome.provider_fault and "timed out" in outcome.response
+    assert outcome.kind == TEMPORARY and outcome.provider_fault and not outcome.interrupted
+    assert outcome.response.startswith("timeout: no answer within 1 s at ")
+    assert "Disconnected" not in outcome.response, "smtplib's wrapper is not what happened"
+    assert outcome.stage == ("MAIL FROM/RCPT/DATA" if pipelining else "DATA")
 
 
 def test_4xx_on_the_recipient_is_temporary_with_its_code(smtp_sink):
@@ -82,6 +87,80 @@ def test_4xx_and_5xx_are_told_apart(smtp_sink, option):
     expected = (PERMANENT, 500) if option == "-f" else (TEMPORARY, 450)
     assert (outcome.kind, outcome.code) == expected
     assert "command failed" in outcome.response.lower() or "error" in outcome.response.lower()
+
+
+@pytest.mark.parametrize("pipelining", [True, False], ids=["pipelined", "one-command-at-a-time"])
+def test_a_4xx_at_mail_from_is_the_providers_fault_and_a_5xx_there_refuses_the_sender(smtp_sink, pipelining):
+    extra = [] if pipelining else ["-p"]
+    with sender_for(smtp_sink("-r", "MAIL", *extra).port, timeout=5) as sender:
+        temporary = sender.send("a@example.com", "b@example.com", MESSAGE)
+    with sender_for(smtp_sink("-f", "MAIL", *extra).port, timeout=5) as sender:
+        permanent = sender.send("a@example.com", "b@example.com", MESSAGE)
+    assert temporary.stage == "MAIL FROM" and temporary.provider_fault and not temporary.sender_refused
+    assert permanent.stage == "MAIL FROM" and permanent.sender_refused
+
+
+@pytest.mark.parametrize("pipelining", [True, False], ids=["pipelined", "one-command-at-a-time"])
+def test_replies_about_the_recipient_are_neither_provider_faults_nor_sender_refusals(smtp_sink, pipelining):
+    extra = [] if pipelining else ["-p"]
+    with sender_for(smtp_sink("-r", "RCPT", *extra).port, timeout=5) as sender:
+        greylisted = sender.send("a@example.com", "b@example.com", MESSAGE)
+    with sender_for(smtp_sink("-f", "RCPT", *extra).port, timeout=5) as sender:
+        unknown = sender.send("a@example.com", "b@example.com", MESSAGE)
+    assert (greylisted.kind, greylisted.stage, greylisted.provider_fault) == (TEMPORARY, "RCPT", False)
+    assert (unknown.kind, unknown.stage, unknown.sender_refused) == (PERMANENT, "RCPT", False)
+
+
+def test_a_5xx_after_data_is_the_recipients_permanent_failure(smtp_server):
+    smtp_server.refuse["spam@example.com"] = "554 5.7.1 message rejected"
+    with sender_for(smtp_server.port, timeout=5) as sender:
+        outcome = sender.send("a@example.com", "spam@example.com", MESSAGE)
+    assert (outcome.kind, outcome.code, outcome.stage) == (PERMANENT, 554, "DATA")
+    assert not outcome.sender_refused and not outcome.provider_fault
+
+
+@pytest.fixture
+def refusing_auth_server():
+    """aiosmtpd that offers AUTH (without TLS, on loopback) and rejects every login with 535."""
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult
+
+    from tenant_apps.delivery.tests.conftest import Recorder
+
+    controller = Controller(
+        Recorder(),
+        hostname="127.0.0.1",
+        port=free_port(),
+        authenticator=lambda *args: AuthResult(success=False, handled=False),
+        auth_require_tls=False,
+    )
+    controller.start()
+    yield controller
+    controller.stop()
+
+
+def test_a_refused_login_refuses_the_sender(refusing_auth_server):
+    config = SmtpConfig(host="127.0.0.1", port=refusing_auth_server.port, username="u", password="wrong", timeout=2)
+    with SmtpSender(config) as sender:
+        outcome = sender.send("a@example.com", "b@example.com", MESSAGE)
+    assert (outcome.kind, outcome.code, outcome.stage) == (PERMANENT, 535, "AUTH")
+    assert outcome.sender_refused
+
+
+def test_a_deadline_cuts_a_slow_send_short_without_blaming_the_provider(smtp_sink):
+    sink = smtp_sink("-w", "5")
+    with sender_for(sink.port, timeout=10.0) as sender:
+        outcome = sender.send("a@example.com", "b@example.com", MESSAGE, deadline=time.monotonic() + 0.5)
+    assert outcome.kind == TEMPORARY and outcome.interrupted and not outcome.provider_fault
+    assert outcome.response.startswith("stopped at the time limit")
+
+
+def test_a_deadline_does_not_shorten_the_next_sends_timeout(smtp_server):
+    with sender_for(smtp_server.port, timeout=3.0) as sender:
+        assert sender.send("a@example.com", "b@example.com", MESSAGE, deadline=time.monotonic() + 1).sent
+        assert sender._conn.sock.gettimeout() <= 1
+        assert sender.send("a@example.com", "c@example.com", MESSAGE).sent
+        assert sender._conn.sock.gettimeout() == 3.0
 
 
 @pytest.mark.parametrize("pipelining", [True, False], ids=["pipelined", "one-command-at-a-time"])

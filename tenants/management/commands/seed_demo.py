@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
+from saas.links import absolute_url
 from shared_apps.accounts.services import mark_email_verified
 from tenant_apps.audience.models import Client
 from tenant_apps.campaigns.models import Message
@@ -47,9 +48,6 @@ def demo_clients():
 class Command(BaseCommand):
     help = "Create the demo users, the demo workspace and its content (safe to run again)."
 
-    def add_arguments(self, parser):
-        parser.add_argument("--port", type=int, default=8000)
-
     def handle(self, *args, **options):
         with transaction.atomic():
             owner = demo_user(DEMO_EMAIL, "Demo User")
@@ -61,17 +59,15 @@ class Command(BaseCommand):
         with schema_context(workspace.schema_name), transaction.atomic():
             add_demo_content()
 
-        port = options["port"]
-        suffix = "" if port == 80 else f":{port}"
-        site = f"http://{settings.BASE_DOMAIN}{suffix}"
+        # Printed from SITE_URL, which `make run` sets from the port it serves on.
         lines = [
-            f"Public site:     {site}/",
-            f"Demo workspace:  http://{workspace.host}{suffix}/",
+            f"Public site:     {absolute_url('/')}",
+            f"Demo workspace:  {absolute_url('/', host=workspace.host)}",
             f"Sign in as:      {DEMO_EMAIL} / {DEMO_PASSWORD} (owner of the demo workspace)",
-            f"Manager:         {MANAGER_EMAIL} / {DEMO_PASSWORD} (managers' console: {site}/console/)",
+            f"Manager:         {MANAGER_EMAIL} / {DEMO_PASSWORD} (managers' console: {absolute_url('/console/')})",
         ]
         if settings.MAIL_CATCHER_DIR:
-            lines.append(f"Received mail:   {site}/dev/mail/")
+            lines.append(f"Received mail:   {absolute_url('/dev/mail/')}")
         self.stdout.write("\n".join(lines))
 
 

@@ -1,9 +1,14 @@
-"""`python manage.py start_sched --tenant <slug> | --all [--mailing ID]`: send due mailings now.
+"""`python manage.py start_sched [--tenant <slug> [--mailing ID]]`: send due mailings now.
+
+With no arguments it sends every active workspace's due mailings; `--tenant`
+narrows it to one workspace and `--mailing` to one of its mailings. `--all`
+(the default) is still accepted, for scripts written before it was.
 
 Runs in the foreground, in this process, through the same engine as the
 huey workers (several of these and the consumers can share one run). Waits
-for retries that fall due within --max-wait seconds; what is left after that
-stays queued for the consumer. Exits non-zero for an unknown workspace or
+for retries that fall due within --max-wait seconds, and stops sending at
+that limit even mid-batch or mid-message (a slow server cannot hold it);
+what is left stays pending for the consumer. Exits non-zero for an unknown workspace or
 mailing (failed deliveries are reported in the summary, not as an error).
 """
 
@@ -22,19 +27,19 @@ from tenants.models import Workspace
 
 
 class Command(BaseCommand):
-    help = "Send the due mailings of a workspace (or of every workspace) now, with a progress bar."
+    help = "Send the due mailings of every workspace (or of one, or one mailing) now, with a progress bar."
 
     def add_arguments(self, parser):
-        target = parser.add_mutually_exclusive_group(required=True)
-        target.add_argument("--tenant", metavar="SLUG", help="the workspace's address (slug)")
-        target.add_argument("--all", action="store_true", help="every active workspace")
+        target = parser.add_mutually_exclusive_group()
+        target.add_argument("--tenant", metavar="SLUG", help="only this workspace (its address, the slug)")
+        target.add_argument("--all", action="store_true", help="every active workspace (the default)")
         parser.add_argument("--mailing", type=int, metavar="ID", help="only this mailing (with --tenant)")
         parser.add_argument(
             "--max-wait",
             type=float,
             default=300.0,
             metavar="SECONDS",
-            help="how long to wait for retries and other workers before leaving the rest to the consumer",
+            help="stop after this long (waiting for retries included), leaving the rest to the consumer",
         )
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -55,7 +60,7 @@ class Command(BaseCommand):
 
     def workspaces(self, options):
         public = Workspace.objects.exclude(schema_name="public")
-        if options["all"]:
+        if not options["tenant"]:
             return list(public.filter(is_active=True).order_by("slug"))
         workspace = public.filter(slug=options["tenant"]).first()
         if workspace is None:
@@ -73,6 +78,10 @@ class Command(BaseCommand):
 
     def send_mailing(self, workspace, mailing, deadline, options):
         summary = engine.Summary()
+        if not services.is_active(mailing):
+            services.prepare_due_runs(mailing, workspace=workspace)  # keeps the schedule index in step
+            self.stdout.write(f"{workspace.slug} / mailing {mailing.pk} «{mailing.name}»: {inactive_note(mailing)}.")
+            return summary
         runs = services.prepare_due_runs(mailing, workspace=workspace)
         if not runs:
             when = services.sync_schedule(mailing, workspace=workspace)
@@ -99,7 +108,9 @@ class Command(BaseCommand):
         )
         with bar:
             while True:
-                progress = engine.process_run(run, workspace, on_progress=lambda n: bar.update(n) if n else None)
+                progress = engine.process_run(
+                    run, workspace, stop_at=deadline, on_progress=lambda n: bar.update(n) if n else None
+                )
                 summary.add(progress.summary)
                 bar.set_postfix(sent=summary.sent, failed=summary.failed, retried=summary.retried)
                 if progress.state in ("done", "paused", "quota") or time.monotonic() >= deadline:
@@ -110,5 +121,21 @@ class Command(BaseCommand):
                 connection.close_if_unusable_or_obsolete()
         if progress.state != "done":
             left = Delivery.objects.filter(run=run, status__in=["pending", "sending"]).count()
-            self.stdout.write(f"run {run.pk}: {left} deliveries left for the consumer ({progress.state}).")
+            if progress.state == "paused":
+                mailing = Mailing.objects.get(pk=run.mailing_id)
+                self.stdout.write(f"run {run.pk}: {inactive_note(mailing)}; {left} deliveries wait.")
+            else:
+                self.stdout.write(f"run {run.pk}: {left} deliveries left for the consumer ({progress.state}).")
         return summary
+
+
+def inactive_note(mailing):
+    """Why a mailing is not sent, for the command's output."""
+    if mailing.disabled_by_manager:
+        return "disabled by a manager, nothing is sent (it cannot be resumed from the workspace)"
+    if mailing.pause_reason == Mailing.PauseReason.SENDER_REFUSED:
+        reply = mailing.pause_detail
+        return f"paused: the mail provider refused the sender or the account ({reply}); resume it to send"
+    if mailing.is_paused:
+        return "paused, nothing is sent; resume it to send"
+    return "active"
