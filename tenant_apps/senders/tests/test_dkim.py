@@ -67,8 +67,8 @@ def test_signature_fails_when_dns_has_another_key(private_pem, dns_zone):
 def test_relaxed_canonicalisation_matches_dkimpy():
     from dkim.canonicalization import Relaxed
 
-    body = b"a  b \t\r\nc\t \r\n\r\n\r\n"
-    assert dkim.canonical_body(body) == Relaxed.canonicalize_body(body)
+    for body in [b"a  b \t\r\nc\t \r\n\r\n\r\n", b"abc\r\nd e\r\n\r\n", b"x", b"a \r\n", b"QUJD\r\nREVG\r\n"]:
+        assert dkim.canonical_body(body) == Relaxed.canonicalize_body(body), body
     headers = [(b"Subject", b"  Hello \r\n\t  world  "), (b"X-Y", b"z")]
     assert [dkim.canonical_header(n, v) for n, v in headers] == [
         n + b":" + v for n, v in Relaxed.canonicalize_headers(headers)
