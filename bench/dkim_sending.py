@@ -137,7 +137,11 @@ def run_engine(workspace, message, from_email, workers, port, label):
     with schema_context(workspace.schema_name):
         now = timezone.now()
         (mailing,) = Mailing.objects.bulk_create(
-            [Mailing(name=label, message=message, start_at=now, end_at=now + dt.timedelta(days=1), from_email=from_email)]
+            [
+                Mailing(
+                    name=label, message=message, start_at=now, end_at=now + dt.timedelta(days=1), from_email=from_email
+                )
+            ]
         )
         (run,) = services.prepare_due_runs(mailing, workspace=workspace)
     env = {"DELIVERY_EMAIL_URL": f"smtp://127.0.0.1:{port}"}
