@@ -137,6 +137,7 @@ def main():
         b_seconds = (last - due).total_seconds()
         a_before = sent_between(a, a_run, due - dt.timedelta(seconds=10), due) / 10
         a_during = sent_between(a, a_run, due, last)
+        a_after = sent_between(a, a_run, due, due + dt.timedelta(seconds=10)) / 10
         collect(workers)
         with schema_context(a.schema_name):
             a_first, a_last = (
@@ -160,6 +161,11 @@ def main():
         share = b_sent / (a_during + b_sent)
         print(f"A: {a_before:.0f} msg/s in the 10 s before B was due, {a_while_b:.0f} msg/s while B was sending")
         print(f"A's drop while B sent: {1 - a_while_b / a_before:.0%}; B's share of what was sent then: {share:.0%}")
+        lost = (a_before - a_after) * 10
+        print(
+            f"A: {a_after:.0f} msg/s in the 10 s after B was due: {lost:.0f} messages fewer than in the 10 s before "
+            f"({lost / (a_before * 10):.1%}), against B's {b_sent} ({b_sent / (a_before * 10):.1%})"
+        )
 
 
 if __name__ == "__main__":
