@@ -576,6 +576,10 @@ def process_run(run, workspace, *, budget=None, stop_at=None, sender=None, on_pr
 def work_run(run, ctx, progress, *, sender, me, breaker, journal, stop_at, on_progress, batches=None):
     """process_run's loop: claim, send, record, until nothing is sendable or the time is up."""
     workspace = ctx.workspace
+    if ctx.identity.refusal:  # the mailing's From is no longer allowed: pause it and tell the owners
+        pausing.pause_for_sender_refusal(run, workspace, Outcome(PERMANENT, None, ctx.identity.refusal, stage="From"))
+        progress.state = "paused"
+        return progress
     while True:
         now = timezone.now()
         if run.deadline <= now:

@@ -16,6 +16,7 @@ from django_tenants.utils import schema_context
 from tenant_apps.delivery import engine, services
 from tenant_apps.delivery.models import Run
 from tenant_apps.delivery.scheduling import current_workspace
+from tenants.models import Workspace
 
 from . import fairness
 
@@ -31,11 +32,13 @@ def register_run(schema_name: str, run_id: int, weight: int | None = None) -> No
 
 def serve_one_batch(schema_name: str, run_id: int):
     """One batch of one run; returns (state, progress, workspace, run)."""
+    workspace = Workspace.objects.filter(schema_name=schema_name).first()
+    if workspace is None:  # deleted while its run was registered
+        return "gone", None, None, None
     with schema_context(schema_name):
         run = Run.objects.select_related("mailing__message").filter(pk=run_id).first()
         if run is None:
             return "gone", None, None, None
-        workspace = current_workspace()
         progress = engine.process_run(run, workspace, batches=1)
         if progress.state in ("done", "paused"):
             services.after_run(run, workspace=workspace)
@@ -58,7 +61,16 @@ def serve(schema_name: str, run_id: int, *, budget: float, on_waiting, on_busy) 
         if picked is None:
             return False
         schema, rid = picked
-        state, progress, workspace, _run = serve_one_batch(schema, rid)
+        try:
+            state, progress, workspace, _run = serve_one_batch(schema, rid)
+        except Exception:
+            # One broken run (its workspace deleted, a bug) must not stop the others: it leaves the
+            # rotation; the tick's watchdog brings a live one back.
+            log.exception("serving run %s in %s failed; it leaves the rotation", rid, schema)
+            fairness.unregister(schema, rid)
+            if (schema, rid) == (schema_name, run_id):
+                raise  # the task's own run: let huey retry it as before
+            continue
         if state == "budget":  # it sent a batch: back into the rotation (a busy look may have taken it out)
             fairness.register(schema, rid, workspace.plan_weight)
             continue

@@ -13,7 +13,7 @@ from django.conf import settings
 
 from . import quotas
 from .ratelimit import TokenBucket
-from .services import ProviderSpec, provider_for, signer_for
+from .services import ProviderSpec, from_allowed, from_domain, provider_for, signer_for
 
 
 @dataclass
@@ -22,6 +22,8 @@ class RunIdentity:
     provider: ProviderSpec
     signer: object | None  # dkim.DkimSigner
     bucket: TokenBucket
+    # Why this run may not send at all (its From domain is no longer verified), or "".
+    refusal: str = ""
 
     def sign(self, message: bytes) -> bytes:
         return self.signer.sign(message) if self.signer is not None else message
@@ -35,6 +37,9 @@ def identity_for(mailing, schema_name: str) -> RunIdentity:
         provider=provider,
         signer=signer_for(from_email),
         bucket=TokenBucket(provider.key, provider.rate_per_second, provider.rate_per_hour),
+        # A domain un-verified since the mailing was saved (record removed, domain deleted): never send
+        # unsigned mail in its name.
+        refusal="" if from_allowed(from_email) else f"the From domain {from_domain(from_email)} is not verified",
     )
 
 

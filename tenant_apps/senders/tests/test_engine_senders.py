@@ -270,3 +270,31 @@ def test_the_send_task_loop_serves_every_registered_run_until_none_is_left(
     assert len(smtp_server.recipients) == 15
     with schema_context(other_workspace.schema_name):
         assert Run.objects.get(pk=small.pk).status == Run.Status.DONE
+
+
+def test_a_mailing_whose_from_domain_lost_its_verification_is_paused_not_sent_unsigned(
+    in_workspace, engine_settings, smtp_server, dns_zone, make_mailing
+):
+    from tenant_apps.campaigns.models import Mailing
+
+    engine_settings(smtp_server.port).DELIVERY_FROM_EMAIL = "noreply@rassylka.test"
+    domain = verified_domain(dns_zone)
+    mailing = make_mailing(3, from_email="news@acme.example")
+    dns_zone.unpublish(domain.keys.get().record_name)
+    senders.verify_domain(domain)  # the daily check: the key is gone
+    run = start_run(mailing, in_workspace)
+    assert engine.process_run(run, in_workspace).state == "paused"
+    assert smtp_server.recipients == []
+    mailing = Mailing.objects.get(pk=mailing.pk)
+    assert mailing.is_paused and "acme.example is not verified" in mailing.pause_detail
+    assert statuses(run) == {"pending": 3}
+
+
+def test_a_registered_run_of_a_deleted_workspace_leaves_the_rotation_and_the_others_go_on(
+    in_workspace, engine_settings, smtp_server, make_mailing
+):
+    engine_settings(smtp_server.port)
+    fairness.register("ws_gone_for_good", 1)
+    run = start_run(make_mailing(3), in_workspace)
+    consumer.serve(in_workspace.schema_name, run.pk, budget=60, on_waiting=lambda *a: None, on_busy=lambda *a: None)
+    assert len(smtp_server.recipients) == 3 and fairness.pick() is None
