@@ -135,10 +135,10 @@ def main():
             last = Delivery.objects.filter(run=b_run).order_by("-finished_at").values_list("finished_at", flat=True)[0]
             b_sent = Delivery.objects.filter(run=b_run, status="sent").count()
         b_seconds = (last - due).total_seconds()
+        collect(workers)  # A is done: every result is written, so the windows can be counted
         a_before = sent_between(a, a_run, due - dt.timedelta(seconds=10), due) / 10
         a_during = sent_between(a, a_run, due, last)
         a_after = sent_between(a, a_run, due, due + dt.timedelta(seconds=10)) / 10
-        collect(workers)
         with schema_context(a.schema_name):
             a_first, a_last = (
                 Delivery.objects.filter(run=a_run).order_by(field).values_list("finished_at", flat=True)[0]
