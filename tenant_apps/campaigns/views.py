@@ -1,3 +1,4 @@
+
 """Messages, mailings and the workspace dashboard.
 
 Every view runs on a workspace host, where WorkspaceAccessMiddleware already
@@ -7,6 +8,7 @@ the others). Objects are looked up in the current workspace's schema, so an id
 from another workspace is simply not found (404).
 """
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import JsonResponse
@@ -201,6 +203,7 @@ def mailing_detail(request, pk):
         "chosen_count": mailing.clients.count(),
         "time_zone": request.tenant.time_zone,
         "can_edit": role.can_edit,
+        "platform_from": settings.DELIVERY_FROM_EMAIL,
     }
     return render(request, "tenant/campaigns/mailing_detail.html", context)
 
