@@ -1,4 +1,3 @@
-
 """Messages, mailings and the workspace dashboard.
 
 Every view runs on a workspace host, where WorkspaceAccessMiddleware already
