@@ -141,7 +141,7 @@ def test_connection_test_runs_through_the_queue_and_shows_the_servers_answer(
     http = host_client(workspace.host, owner)
     with django_capture_on_commit_callbacks(execute=False) as queued:
         http.post(f"/senders/providers/{provider.pk}/test/")
-    assert "Testing the connection" in http.get(f"/senders/providers/{provider.pk}/").content.decode()
+    assert "Проверяем подключение" in http.get(f"/senders/providers/{provider.pk}/").content.decode()
     for callback in queued:  # what the consumer does
         callback()
     page = http.get(f"/senders/providers/{provider.pk}/").content.decode()
