@@ -19,8 +19,10 @@ import os, sys, time, django
 django.setup()
 from tenant_apps.senders.ratelimit import TokenBucket
 key = sys.argv[1]
-rate, start, warmup, window = (float(a) for a in sys.argv[2:6])
+rate, warmup, window = (float(a) for a in sys.argv[2:5])
 bucket = TokenBucket(key, rate, 0)
+print("ready", flush=True)
+start = float(sys.stdin.readline())  # the same start for both, given once both are up
 time.sleep(max(start - time.time(), 0))
 counted, end = 0, start + warmup + window
 while time.time() < end:
@@ -29,16 +31,24 @@ while time.time() < end:
         counted += grant.granted
     if not grant.granted:
         time.sleep(min(grant.wait, 0.05))
-print(counted)
+print(counted, flush=True)
 """
 
 
 def test_bucket_holds_the_rate_across_two_consumer_processes():
     rate, warmup, window = 200.0, 1.0, 4.0
-    start = time.time() + 2.0  # both processes are up and waiting by then
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "saas.settings_test"}
-    args = [sys.executable, "-c", CONSUMER, "two-procs", str(rate), str(start), str(warmup), str(window)]
-    procs = [subprocess.Popen(args, env=env, cwd=ROOT, stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    args = [sys.executable, "-c", CONSUMER, "two-procs", str(rate), str(warmup), str(window)]
+    procs = [
+        subprocess.Popen(args, env=env, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    for proc in procs:
+        assert proc.stdout.readline().strip() == "ready"
+    start = time.time() + 0.5
+    for proc in procs:
+        proc.stdin.write(f"{start}\n")
+        proc.stdin.flush()
     counts = [int(p.communicate(timeout=60)[0].strip()) for p in procs]
     per_second = sum(counts) / window
     assert all(counts), counts  # both consumers got a share
