@@ -127,3 +127,18 @@ def _clear_cache():
 
 
 pytest_plugins = ["saas.testing"]
+
+
+@pytest.fixture
+def home_figures(db):
+    """Read (mailings, mailings sending now, unique recipients) as the home page shows them now."""
+    from django_tenants.utils import get_public_schema_name, schema_context
+
+    from shared_apps.landing.services import site_counts
+
+    def read():
+        with schema_context(get_public_schema_name()):
+            counts = site_counts()
+        return counts["mailings_total"], counts["mailings_active"], counts["unique_clients"]
+
+    return read

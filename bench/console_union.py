@@ -31,6 +31,7 @@ from django.db import connection  # noqa: E402
 from shared_apps.console import crossschema  # noqa: E402
 from tenant_apps.audience.models import Client  # noqa: E402
 from tenant_apps.campaigns.models import Mailing, Message  # noqa: E402
+from tenants import crossschema as tenants_crossschema  # noqa: E402
 from tenants.models import Workspace  # noqa: E402
 
 TABLES = [Message, Mailing, Client]
@@ -38,14 +39,14 @@ SIZES = [10, 100, 300, 1000]
 
 
 def make_schemas(count, rows):
-    template = crossschema.quote_ident(settings.TENANT_BASE_SCHEMA)
+    template = tenants_crossschema.quote_ident(settings.TENANT_BASE_SCHEMA)
     workspaces = []
     with connection.cursor() as cursor:
         for n in range(count):
             schema = f"bench_console_{n}"
-            cursor.execute(f"CREATE SCHEMA {crossschema.quote_ident(schema)}")
+            cursor.execute(f"CREATE SCHEMA {tenants_crossschema.quote_ident(schema)}")
             for model in TABLES:
-                name = crossschema.quote_ident(model._meta.db_table)
+                name = tenants_crossschema.quote_ident(model._meta.db_table)
                 cursor.execute(f"CREATE TABLE {schema}.{name} (LIKE {template}.{name} INCLUDING ALL)")
             cursor.execute(
                 f"INSERT INTO {schema}.campaigns_message (id, subject, body_text, body_html, created, updated)"
@@ -71,7 +72,7 @@ def make_schemas(count, rows):
 def drop_schemas(workspaces):
     with connection.cursor() as cursor:
         for workspace in workspaces:
-            cursor.execute(f"DROP SCHEMA {crossschema.quote_ident(workspace.schema_name)} CASCADE")
+            cursor.execute(f"DROP SCHEMA {tenants_crossschema.quote_ident(workspace.schema_name)} CASCADE")
 
 
 def timed(action, repeat=5):

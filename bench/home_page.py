@@ -86,6 +86,7 @@ def ensure_workspaces(count):
     refresh reads only clients and mailings, so each bench schema holds just
     those tables (copied from the template with LIKE … INCLUDING ALL).
     """
+    from tenants import crossschema
     from tenants.models import Domain, Workspace
     from tenants.services import schema_name_for, workspace_host
 
@@ -96,7 +97,7 @@ def ensure_workspaces(count):
         call_command("migrate", verbosity=0)
     existing = set(Workspace.objects.filter(slug__startswith="bench-").values_list("slug", flat=True))
     missing = [n for n in range(count) if f"bench-{n:04d}" not in existing]
-    quote = connection.ops.quote_name
+    quote = crossschema.quote_ident
     for n in tqdm(missing, desc="creating workspaces", disable=not missing):
         slug = f"bench-{n:04d}"
         with transaction.atomic():

@@ -29,6 +29,7 @@ from django_tenants.utils import schema_context  # noqa: E402
 
 from tenant_apps.audience import recovery  # noqa: E402
 from tenant_apps.audience.models import ImportJob  # noqa: E402
+from tenants import crossschema  # noqa: E402
 from tenants.services import create_workspace  # noqa: E402
 
 
@@ -52,7 +53,7 @@ def main(count):
             timings.append(time.perf_counter() - started)
         mine = [row for row in found if row[0] in {w.schema_name for w in workspaces}]
         print(
-            f"{count} workspaces ({len(recovery.workspace_schemas())} schemas searched): "
+            f"{count} workspaces ({len(crossschema.workspace_schemas())} schemas searched): "
             f"{len(mine)} stalled imports found in {statistics.median(timings) * 1000:.0f} ms (median of 5)"
         )
     finally:

@@ -1,87 +1,28 @@
-"""Read-only lists that span workspace schemas.
+"""The console's read-only lists across workspace schemas (mailings, clients).
 
-Each workspace keeps its rows in its own schema, so "every mailing" is one
-table per workspace. Instead of entering each schema in turn (one query per
-workspace, or worse per row), a list is one UNION ALL over the visible
-workspaces' tables, with schema-qualified, quoted identifiers, ordered and
-paginated in PostgreSQL with LIMIT/OFFSET; the count is one more query. With
-a workspace filter it is a single SELECT on that schema. PostgreSQL plans a
-UNION ALL of a few hundred branches in milliseconds (see bench/console_union.py).
+Each list is one UNION ALL over the visible workspaces' tables, ordered and
+paginated in PostgreSQL with LIMIT/OFFSET, plus one count query; with a
+workspace filter, a single SELECT on that schema. Listing schemas, quoting
+and the union itself are `tenants.crossschema`'s.
 """
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import connection
-
 from tenant_apps.audience.models import Client
 from tenant_apps.campaigns.models import Mailing, Message
-
-
-def quote_ident(name):
-    """A PostgreSQL identifier, quoted so any schema name is taken literally."""
-    if "\x00" in name:
-        raise ValueError("identifier contains NUL")
-    return '"' + name.replace('"', '""') + '"'
+from tenants.crossschema import UnionQuery
+from tenants.crossschema import table as schema_table
 
 
 def table(workspace, model):
-    return f"{quote_ident(workspace.schema_name)}.{quote_ident(model._meta.db_table)}"
+    return schema_table(workspace.schema_name, model)
 
 
 def like_pattern(text):
     """An ILIKE pattern matching `text` anywhere, with its wildcards escaped."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
-
-
-class UnionQuery:
-    """A lazily run UNION ALL over workspace schemas; sliceable, so Paginator can use it."""
-
-    def __init__(self, workspaces, branch_sql, params, order_by, make_row):
-        # branch_sql: a SELECT with {workspace_id} and table placeholders, filled per workspace
-        self.workspaces = {workspace.pk: workspace for workspace in workspaces}
-        self.branch_sql = branch_sql
-        self.params = list(params)
-        self.order_by = order_by
-        self.make_row = make_row
-
-    def _union(self):
-        branches, params = [], []
-        for workspace in self.workspaces.values():
-            branches.append(self.branch_sql(workspace))
-            params.extend(self.params)
-        return " UNION ALL ".join(f"({branch})" for branch in branches), params
-
-    def count(self):
-        if not self.workspaces:
-            return 0
-        union, params = self._union()
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT count(*) FROM ({union}) AS u", params)  # noqa: S608 (identifiers quoted)
-            return cursor.fetchone()[0]
-
-    def __getitem__(self, key):
-        if not isinstance(key, slice) or key.step is not None:
-            raise TypeError("UnionQuery supports plain slices only")
-        start, stop = key.start or 0, key.stop
-        if not self.workspaces or (stop is not None and stop <= start):
-            return []
-        union, params = self._union()
-        sql = f"SELECT * FROM ({union}) AS u ORDER BY {self.order_by}"  # noqa: S608 (identifiers quoted)
-        if stop is not None:
-            sql += " LIMIT %s"
-            params.append(stop - start)
-        sql += " OFFSET %s"
-        params.append(start)
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            columns = [column.name for column in cursor.description]
-            rows = cursor.fetchall()
-        return [
-            self.make_row(self.workspaces[values[0]], dict(zip(columns[1:], values[1:], strict=True)))
-            for values in rows
-        ]
 
 
 @dataclass

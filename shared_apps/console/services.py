@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from django_tenants.utils import schema_context
 
 from tenant_apps.campaigns.models import Mailing
+from tenant_apps.delivery import services as delivery
 
 
 class ConsoleActionRefused(Exception):
@@ -20,15 +21,16 @@ class ConsoleActionRefused(Exception):
 def set_mailing_disabled(workspace, mailing_id, disabled):
     """Disable (or re-enable) a mailing inside its workspace's schema.
 
-    A real `save()` (not `update()`), so the engine's post_save hook on
-    Mailing sees the change and takes the mailing out of (or back into) the
-    schedule index. Raises Mailing.DoesNotExist for an unknown id.
+    The delivery hand-off then takes the mailing out of (or back into) the
+    schedule index, stops (or resumes) its run and recounts the home page's
+    figures. Raises Mailing.DoesNotExist for an unknown id.
     """
     with schema_context(workspace.schema_name), transaction.atomic():
         mailing = Mailing.objects.select_for_update().get(pk=mailing_id)
         if mailing.disabled_by_manager != disabled:
             mailing.disabled_by_manager = disabled
             mailing.save(update_fields=["disabled_by_manager", "updated"])
+            delivery.mailing_changed(mailing)
         return mailing
 
 

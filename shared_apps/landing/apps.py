@@ -6,8 +6,3 @@ class LandingConfig(AppConfig):
     name = "shared_apps.landing"
     label = "landing"
     verbose_name = _("Landing")
-
-    def ready(self):
-        from . import signals
-
-        signals.connect()

@@ -1,13 +1,11 @@
 """The home page's figures: constant work per request whatever the number of workspaces."""
 
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import Sum
-from django_tenants.utils import get_public_schema_name
 
 from .cache import public_cache_keys
 from .models import SiteStats, WorkspaceStats
-from .stats import recount_workspace
 
 ACTIVE_MAILINGS_CACHE_KEY = "landing:active-mailings"
 ACTIVE_MAILINGS_CACHE_SECONDS = 10 * 60
@@ -43,26 +41,3 @@ def site_counts():
         "unique_clients": unique_clients or 0,
         "refreshed_at": refreshed_at,
     }
-
-
-def mailing_changed():
-    """A mailing of the current workspace was saved or deleted: recount it after commit.
-
-    After commit, so the count sees the change and so no other request caches
-    the old figure between our invalidation and the commit.
-    """
-    tenant = getattr(connection, "tenant", None)
-    schema_name = connection.schema_name
-    if schema_name == get_public_schema_name():
-        return
-    workspace_id = getattr(tenant, "pk", None)
-
-    def recount():
-        from tenants.models import Workspace
-
-        pk = workspace_id or Workspace.objects.filter(schema_name=schema_name).values_list("pk", flat=True).first()
-        if pk is not None:
-            recount_workspace(pk, schema_name)
-        forget_active_mailings()
-
-    transaction.on_commit(recount)

@@ -1,36 +1,40 @@
-"""Counting mailings and clients across workspaces into the public tables.
+"""The SQL behind the home page's counters, all of it writing public tables.
 
-Both refreshes are single SQL statements with schema-qualified table names,
-so they work from whatever schema the connection is in.
+Every statement uses schema-qualified table names, so it works from whatever
+schema the connection is in (a request on a workspace host, a task).
 """
 
 # The SQL is assembled from quoted identifiers (schema and table names from our
-# own rows and models, through connection.ops.quote_name) and integers only.
+# own rows and models, through tenants.crossschema) and integers only.
 # ruff: noqa: S608
 
-from django.apps import apps
-from django.conf import settings
-from django.db import connection
+import logging
+
+from django.db import connection, transaction
 from django.utils import timezone
 
-from tenants.models import Workspace
+from tenant_apps.audience.models import Client
+from tenant_apps.campaigns.models import Mailing
+from tenants import crossschema
 
-from .models import SiteStats, WorkspaceStats
+from .models import RecipientEmail, SiteStats, WorkspaceStats
 
-ACTIVE_CONDITION = "status = 'running' AND NOT is_paused AND NOT disabled_by_manager"
+log = logging.getLogger(__name__)
 
 
-def _table(schema_name, model_label):
-    quote = connection.ops.quote_name
-    return f"{quote(schema_name)}.{quote(apps.get_model(model_label)._meta.db_table)}"
+RECIPIENTS = f"public.{RecipientEmail._meta.db_table}"
+SITE_STATS = f"public.{SiteStats._meta.db_table}"
 
 
 def _mailing_counts_select(schema_name, workspace_id):
-    return (
+    """(workspace id, mailings, active mailings) of one workspace; (sql, params)."""
+    active, params = crossschema.where_sql(Mailing.objects.active())
+    sql = (
         f"SELECT {int(workspace_id)} AS workspace_id, count(*) AS total, "
-        f"count(*) FILTER (WHERE {ACTIVE_CONDITION}) AS active "
-        f"FROM {_table(schema_name, 'campaigns.Mailing')}"
+        f"count(*) FILTER (WHERE {active}) AS active "
+        f"FROM {crossschema.table(schema_name, Mailing)}"
     )
+    return sql, params
 
 
 def _upsert_workspace_stats(select_sql):
@@ -43,40 +47,111 @@ def _upsert_workspace_stats(select_sql):
     )
 
 
-def workspaces_with_schemas():
-    """(id, schema_name) of every workspace whose schema exists (creation may be half-way)."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT nspname FROM pg_namespace")
-        existing = {row[0] for row in cursor.fetchall()}
-    rows = Workspace.objects.exclude(schema_name=settings.PUBLIC_SCHEMA_NAME).values_list("id", "schema_name")
-    return [(pk, schema) for pk, schema in rows if schema in existing]
-
-
 def recount_workspace(workspace_id, schema_name):
     """Recount one workspace's mailings into its WorkspaceStats row (one statement)."""
+    select, params = _mailing_counts_select(schema_name, workspace_id)
     with connection.cursor() as cursor:
-        cursor.execute(_upsert_workspace_stats(_mailing_counts_select(schema_name, workspace_id)))
+        cursor.execute(_upsert_workspace_stats(select), params)
+
+
+# --- unique recipients: a reference count per email ------------------------------------------
+#
+# Within one workspace an email is unique (ignoring case), so each workspace
+# holding an email adds exactly 1 to its row. The row reaching 1 is a new
+# unique recipient, reaching 0 one gone; SiteStats.unique_clients moves in the
+# same statement. Emails are taken in sorted order, so two imports sharing
+# emails lock their rows in the same order and never deadlock.
+
+ADD_RECIPIENTS_SQL = f"""
+WITH added AS (
+    INSERT INTO {RECIPIENTS} AS r (email, refs)
+    SELECT email, 1 FROM (SELECT DISTINCT lower(e) AS email FROM unnest(%s::text[]) AS e) AS emails ORDER BY email
+    ON CONFLICT (email) DO UPDATE SET refs = r.refs + 1
+    RETURNING r.refs
+)
+INSERT INTO {SITE_STATS} AS s (id, unique_clients, workspaces)
+SELECT 1, count(*), 0 FROM added WHERE refs = 1 HAVING count(*) > 0
+ON CONFLICT (id) DO UPDATE SET unique_clients = s.unique_clients + EXCLUDED.unique_clients
+"""
+
+REMOVE_RECIPIENTS_SQL = f"""
+WITH dropped AS (
+    UPDATE {RECIPIENTS} SET refs = refs - 1
+    WHERE refs > 0 AND email IN (SELECT DISTINCT lower(e) FROM unnest(%s::text[]) AS e)
+    RETURNING refs
+)
+UPDATE {SITE_STATS} SET unique_clients = greatest(unique_clients - (SELECT count(*) FROM dropped WHERE refs = 0), 0)
+WHERE id = 1 AND EXISTS (SELECT 1 FROM dropped WHERE refs = 0)
+"""
+
+
+def add_recipients(emails):
+    with connection.cursor() as cursor:
+        cursor.execute(ADD_RECIPIENTS_SQL, [list(emails)])
+
+
+def remove_recipients(emails):
+    with connection.cursor() as cursor:
+        cursor.execute(REMOVE_RECIPIENTS_SQL, [list(emails)])
+
+
+def _repair_recipients(cursor, workspaces):
+    """Rewrite the reference counts from the workspaces' clients; returns (unique, rows corrected).
+
+    The table lock waits for client changes in flight and holds new ones back
+    until this commits: a change committed before is in the recount, one after
+    adds its own +1/-1 to the repaired row, so none is lost or counted twice.
+    """
+    cursor.execute(f"LOCK TABLE {RECIPIENTS} IN SHARE ROW EXCLUSIVE MODE")
+    emails = crossschema.union_all(
+        f"SELECT lower(email) AS email FROM {crossschema.table(schema, Client)}" for _pk, schema in workspaces
+    )
+    cursor.execute(
+        "CREATE TEMPORARY TABLE recipient_truth ON COMMIT DROP AS "
+        + (
+            f"SELECT email, count(*) AS refs FROM ({emails}) AS emails GROUP BY email"
+            if workspaces
+            else "SELECT ''::text AS email, 0::bigint AS refs WHERE false"
+        )
+    )
+    cursor.execute(
+        f"DELETE FROM {RECIPIENTS} AS r WHERE NOT EXISTS (SELECT 1 FROM recipient_truth t WHERE t.email = r.email)"
+    )
+    corrected = cursor.rowcount
+    cursor.execute(
+        f"INSERT INTO {RECIPIENTS} AS r (email, refs) SELECT email, refs FROM recipient_truth "
+        "ON CONFLICT (email) DO UPDATE SET refs = EXCLUDED.refs WHERE r.refs <> EXCLUDED.refs"
+    )
+    corrected += cursor.rowcount
+    cursor.execute("SELECT count(*) FROM recipient_truth")
+    unique = cursor.fetchone()[0]
+    cursor.execute("DROP TABLE recipient_truth")  # at once: inside an outer transaction, commit is later
+    return unique, corrected
 
 
 def refresh_all_stats():
-    """Recount every workspace and the unique clients: the periodic job, never per request."""
-    workspaces = workspaces_with_schemas()
-    unique_clients = 0
-    if workspaces:
-        mailings = " UNION ALL ".join(_mailing_counts_select(schema, pk) for pk, schema in workspaces)
-        emails = " UNION ALL ".join(
-            f"SELECT lower(email) AS email FROM {_table(schema, 'audience.Client')}" for _pk, schema in workspaces
+    """Recount every workspace's mailings and every recipient: the periodic repair, never per request.
+
+    The figures are kept right as data changes (see counters.py); this puts
+    them right again after anything that went around the services (a manual
+    SQL fix, a restored schema, a dropped workspace). Returns the unique
+    recipients.
+    """
+    workspaces = crossschema.workspace_schemas()
+    with transaction.atomic(), connection.cursor() as cursor:
+        if workspaces:
+            selects = [_mailing_counts_select(schema, pk) for pk, schema in workspaces]
+            mailings = crossschema.union_all(select for select, _params in selects)
+            cursor.execute(_upsert_workspace_stats(mailings), [p for _select, params in selects for p in params])
+        unique_clients, corrected = _repair_recipients(cursor, workspaces)
+        SiteStats.objects.update_or_create(
+            pk=1,
+            defaults={
+                "unique_clients": unique_clients,
+                "workspaces": len(workspaces),
+                "refreshed_at": timezone.now(),
+            },
         )
-        with connection.cursor() as cursor:
-            cursor.execute(_upsert_workspace_stats(mailings))
-            cursor.execute(f"SELECT count(DISTINCT email) FROM ({emails}) AS emails")
-            unique_clients = cursor.fetchone()[0]
-    SiteStats.objects.update_or_create(
-        pk=1,
-        defaults={
-            "unique_clients": unique_clients,
-            "workspaces": len(workspaces),
-            "refreshed_at": timezone.now(),
-        },
-    )
+    if corrected:
+        log.info("recipient counts: %s rows corrected by the periodic recount", corrected)
     return unique_clients

@@ -8,9 +8,11 @@ from .services import forget_active_mailings
 from .stats import refresh_all_stats
 
 
-@db_periodic_task(crontab(minute="*/5"))
+# A repair, not the way the figures get right (counters.py does that as data
+# changes); it locks the recipient counts ~0.8 s per 100,000 clients.
+@db_periodic_task(crontab(minute="*/15"))
 def refresh_site_stats():
-    """Every 5 minutes: recount mailings per workspace and the unique clients."""
+    """Every 15 minutes: recount mailings per workspace and the unique recipients."""
     with schema_context(get_public_schema_name()):
         refresh_all_stats()
         forget_active_mailings()

@@ -17,6 +17,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from shared_apps.landing import counters
+
 from .models import Client, ImportJob
 
 # --- list, search, saving ---------------------------------------------------------
@@ -54,11 +56,20 @@ class EmailTaken(Exception):
 
 
 def save_client(client):
-    """Save a client (new or changed), keeping `unsubscribed_at` in step with `is_subscribed`."""
+    """Save a client (new or changed), keeping `unsubscribed_at` in step with `is_subscribed`.
+
+    A new client, or a new email, updates the home page's unique recipients
+    in the same transaction.
+    """
     set_subscription(client, client.is_subscribed)
     try:
         with transaction.atomic():
+            old_email = Client.objects.filter(pk=client.pk).values_list("email", flat=True).first()
             client.save()
+            if old_email is None or old_email.lower() != client.email.lower():
+                if old_email is not None:
+                    counters.recipients_removed([old_email])
+                counters.recipients_added([client.email])
     except IntegrityError as error:
         raise EmailTaken from error
     return client
@@ -74,7 +85,9 @@ def set_subscription(client, subscribed):
 
 
 def delete_client(client):
-    client.delete()
+    with transaction.atomic():
+        client.delete()
+        counters.recipients_removed([client.email])
 
 
 # --- CSV export -------------------------------------------------------------------
@@ -280,7 +293,7 @@ INSERT_SQL = """
     SELECT email, full_name, comment, true, %s, %s
     FROM unnest(%s::text[], %s::text[], %s::text[]) AS batch(email, full_name, comment)
     ON CONFLICT DO NOTHING
-    RETURNING id
+    RETURNING email
 """
 
 
@@ -300,7 +313,9 @@ def insert_new_clients(batch):
                 [row["comment"] for row in batch],
             ],
         )
-        return len(cursor.fetchall())
+        created = [row[0] for row in cursor.fetchall()]
+    counters.recipients_added(created)  # in the batch's transaction
+    return len(created)
 
 
 def create_import_job(uploaded_file, uploaded_by=""):

@@ -25,7 +25,28 @@ class Message(models.Model):
         super().save(*args, **kwargs)
 
 
+class MailingQuerySet(models.QuerySet):
+    def active(self):
+        """Active mailings (the definition is on `Mailing.is_active`)."""
+        return self.filter(status=Mailing.Status.RUNNING, is_paused=False, disabled_by_manager=False)
+
+
 class Mailing(models.Model):
+    """A message sent to a set of clients once or periodically within a window.
+
+    Two words used across the code, with one meaning each:
+
+    - **active** (`Mailing.is_active`, `Mailing.objects.active()`): sending now
+      or between its runs — status *running*, and neither paused by the
+      workspace nor disabled by a manager. The home page's "sending now", the
+      dashboard's "active mailings" and the console count exactly these; raw
+      SQL over many schemas reuses the queryset's condition through
+      `tenants.crossschema.where_sql`.
+    - **halted** (`Mailing.is_halted`): paused or disabled, whatever the
+      status. The engine sends nothing for a halted mailing and the schedule
+      index has no entry for it.
+    """
+
     class Periodicity(models.TextChoices):
         ONCE = "once", _("once")
         DAILY = "daily", _("daily")
@@ -67,6 +88,8 @@ class Mailing(models.Model):
     created = models.DateTimeField(_("created"), auto_now_add=True)
     updated = models.DateTimeField(_("updated"), auto_now=True)
 
+    objects = MailingQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("mailing")
         verbose_name_plural = _("mailings")
@@ -77,8 +100,13 @@ class Mailing(models.Model):
 
     @property
     def is_active(self):
-        """Sending now or between runs: running, and neither paused nor disabled."""
-        return self.status == self.Status.RUNNING and not self.is_paused and not self.disabled_by_manager
+        """See the class's docstring; the same condition as `Mailing.objects.active()`."""
+        return self.status == self.Status.RUNNING and not self.is_halted
+
+    @property
+    def is_halted(self):
+        """Paused by the workspace or disabled by a manager: nothing is sent."""
+        return self.is_paused or self.disabled_by_manager
 
     @property
     def can_be_resumed(self):

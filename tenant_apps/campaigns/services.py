@@ -1,7 +1,9 @@
 """Messages, mailings and the dashboard (all run inside the workspace schema).
 
-Scheduling is the delivery engine's: it follows every mailing through its
-post_save signal, so mailings are always saved with `.save()` here.
+Scheduling and sending are the delivery engine's: every function here that
+saves or deletes a mailing hands it over with one explicit call,
+`delivery.services.mailing_changed` / `mailing_deleted`, in the same
+transaction.
 """
 
 from datetime import timedelta
@@ -16,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from saas.mail import queue_email
 from tenant_apps.audience.models import Client
+from tenant_apps.delivery import services as delivery
 from tenant_apps.delivery.reports import delivery_totals
 from tenants.services import site_url
 
@@ -37,11 +40,6 @@ class ActionRefused(Exception):
 # --- dashboard ---------------------------------------------------------------
 
 
-def active_mailings():
-    """Mailings being sent: running, and neither paused by the workspace nor disabled by a manager."""
-    return Mailing.objects.filter(status=Mailing.Status.RUNNING, is_paused=False, disabled_by_manager=False)
-
-
 def dashboard_counts():
     """The workspace's headline numbers."""
     mailings = Mailing.objects.aggregate(
@@ -55,7 +53,7 @@ def dashboard_counts():
     return {
         "mailings": mailings["total"],
         "messages": Message.objects.count(),
-        "active_mailings": active_mailings().count(),
+        "active_mailings": Mailing.objects.active().count(),
         "mailings_by_status": {key: mailings[key] for key in ("created", "running", "completed")},
         "clients": clients["total"],
         "subscribed_clients": clients["subscribed"],
@@ -158,6 +156,7 @@ def save_mailing(form):
             mailing.clients.clear()
         else:
             mailing.clients.set(form.cleaned_data["clients"])
+        delivery.mailing_changed(mailing)
     return mailing
 
 
@@ -166,6 +165,7 @@ def pause_mailing(mailing):
     take_fields_owned_elsewhere(mailing)
     mailing.is_paused = True
     mailing.save()
+    delivery.mailing_changed(mailing)
 
 
 @transaction.atomic
@@ -177,10 +177,14 @@ def resume_mailing(mailing):
     mailing.is_paused = False
     mailing.pause_reason, mailing.pause_detail = Mailing.PauseReason.NONE, ""
     mailing.save()
+    delivery.mailing_changed(mailing)
 
 
+@transaction.atomic
 def delete_mailing(mailing):
+    mailing_id = mailing.pk
     mailing.delete()
+    delivery.mailing_deleted(mailing_id)
 
 
 def subscribed_client_count():

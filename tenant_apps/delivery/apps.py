@@ -8,4 +8,4 @@ class DeliveryConfig(AppConfig):
     verbose_name = _("Delivery")
 
     def ready(self):
-        from . import signals, tasks  # noqa: F401 - connect the receivers, register the huey tasks
+        from . import tasks  # noqa: F401 - register the huey tasks

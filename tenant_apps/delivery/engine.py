@@ -486,7 +486,8 @@ def send_batch(ctx, batch, *, sender, breaker, journal, me, probe, summary, on_p
     return stopped
 
 
-def mailing_is_active(run):
+def run_may_send(run):
+    """The run is sending and its mailing is not halted (paused or disabled: `Mailing.is_halted`)."""
     return Run.objects.filter(
         pk=run.pk, status=Run.Status.SENDING, mailing__is_paused=False, mailing__disabled_by_manager=False
     ).exists()
@@ -610,7 +611,7 @@ def work_run(run, ctx, progress, *, sender, me, breaker, journal, stop_at, on_pr
             sending.settle(ctx.identity, workspace, allowed.count, 0, 0)
             if finish_run_if_complete(run, now):
                 progress.state = "done"
-            elif not mailing_is_active(run):
+            elif not run_may_send(run):
                 progress.state = "paused"
             else:
                 progress.wake_at, busy = wake_time(run, now)

@@ -1,4 +1,12 @@
-"""Keeping the schedule index in step with mailings, starting runs, the tick's query.
+"""The hand-off from mailings to sending, the schedule index, starting runs, the tick's query.
+
+Saving a mailing reaches its first SMTP command through explicit calls only:
+
+    campaigns.services.save_mailing (or pause/resume, the console's disable)
+      -> mailing_changed(mailing)              here: schedule entry, status, counters
+         -> on commit: tasks.run_due_mailing    when due now (else the minute tick finds it)
+            -> prepare_due_runs -> start_run -> engine.create_deliveries
+            -> tasks.send_run -> engine.process_run -> engine.send_batch -> smtp.SmtpSender.send
 
 Functions taking a mailing run inside its workspace schema; `claim_due_entries`
 runs in the public schema.
@@ -8,9 +16,10 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django_tenants.utils import schema_context
 
+from shared_apps.landing import counters
 from tenant_apps.campaigns.models import Mailing
 from tenants.models import ScheduleEntry
 
@@ -19,10 +28,6 @@ from .models import Run
 from .scheduling import current_workspace, due_occurrence, next_due_time, now, occurrences_of, run_deadline, zone
 
 UNFINISHED = [Run.Status.PENDING, Run.Status.SENDING]
-
-
-def is_active(mailing):
-    return not mailing.is_paused and not mailing.disabled_by_manager
 
 
 def derive_status(has_runs, has_unfinished, remaining):
@@ -54,7 +59,7 @@ def sync_schedule(mailing, *, workspace=None, resume_now=False, moment=None):
     if unfinished:
         check = moment if resume_now else moment + timedelta(seconds=settings.DELIVERY_WATCHDOG_SECONDS)
         when = min(when, check) if when else check
-    if not is_active(mailing):
+    if mailing.is_halted:
         when = None
 
     if when is None:
@@ -65,9 +70,53 @@ def sync_schedule(mailing, *, workspace=None, resume_now=False, moment=None):
         )
     status = derive_status(last_run_at is not None, unfinished, upcoming is not None)
     if status != mailing.status:
-        Mailing.objects.filter(pk=mailing.pk).update(status=status)  # update(): no post_save loop
+        Mailing.objects.filter(pk=mailing.pk).update(status=status)  # this column only: a form may be saving the others
         mailing.status = status
+        counters.mailings_changed()
     return when
+
+
+def mailing_changed(mailing: Mailing) -> None:
+    """Hand a created or changed mailing to the engine and the home page's counters.
+
+    Every service that saves a mailing calls this afterwards, in the mailing's
+    workspace schema and in the same transaction, after the chosen clients
+    are saved too: the form, pause and resume, a manager's disable/enable.
+    It adds newly chosen clients to a run already under way, rewrites the
+    schedule entry and settles the status, and when the mailing is due now
+    queues its run once the transaction commits (the request never waits
+    on sending; a future start is left to the minute tick).
+    """
+    workspace = current_workspace()
+    if mailing.audience == Mailing.Audience.SELECTED:
+        add_chosen_clients_to_current_runs(mailing)
+    when = sync_schedule(mailing, workspace=workspace, resume_now=True)
+    counters.mailings_changed()
+    if when is not None and when <= now():
+        from .tasks import run_due_mailing
+
+        schema_name, mailing_id = connection.schema_name, mailing.pk
+        transaction.on_commit(lambda: run_due_mailing(schema_name, mailing_id))
+
+
+def mailing_deleted(mailing_id: int) -> None:
+    """A mailing of the current workspace was deleted: drop its schedule entry and recount."""
+    ScheduleEntry.objects.filter(workspace_id=current_workspace().pk, mailing_id=mailing_id).delete()
+    counters.mailings_changed()
+
+
+def add_chosen_clients_to_current_runs(mailing: Mailing) -> None:
+    """Clients chosen after a run started join it; a run that finished empty is opened again.
+
+    Safe to repeat: a client already in the run keeps its delivery.
+    """
+    moment = now()
+    current = Run.objects.filter(mailing=mailing, deadline__gt=moment).filter(
+        Q(status__in=UNFINISHED) | Q(status=Run.Status.DONE, deliveries__isnull=True)
+    )
+    for run in current.distinct():
+        if engine.create_deliveries(run, mailing) and run.status == Run.Status.DONE:
+            Run.objects.filter(pk=run.pk).update(status=Run.Status.SENDING, finished_at=None)
 
 
 def start_run(mailing, scheduled_for, occ, moment):
@@ -95,7 +144,7 @@ def prepare_due_runs(mailing, *, workspace=None, moment=None):
     """
     workspace = workspace or current_workspace()
     moment = moment or now()
-    if not is_active(mailing):
+    if mailing.is_halted:
         sync_schedule(mailing, workspace=workspace, moment=moment)
         return []
     occ = occurrences_of(mailing, zone(workspace.time_zone))

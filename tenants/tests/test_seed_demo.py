@@ -110,3 +110,13 @@ def test_a_demo_client_changed_by_the_user_is_left_as_it_is():
     with schema_context("ws_demo"):
         assert Client.objects.get(email="client08@example.com").is_subscribed
         assert Client.objects.count() == 30  # a deleted demo client comes back; nothing is duplicated
+
+
+def test_the_home_page_counts_the_demo_clients_at_once_and_only_once(home_figures):
+    before = home_figures()[2]
+
+    run_seed()
+    assert home_figures()[2] == before + 30, "without waiting for the periodic recount"
+    run_seed()
+
+    assert home_figures()[2] == before + 30

@@ -19,13 +19,15 @@ def daily_mailing_starting_in_an_hour(workspace):
         Client.objects.create(email="reader@example.com")
         message = Message.objects.create(subject="News", body_text="Hello {{ name }}")
         start = timezone.now() + dt.timedelta(hours=1)
-        return Mailing.objects.create(
+        mailing = Mailing.objects.create(
             name="Daily news",
             message=message,
             start_at=start,
             end_at=start + dt.timedelta(days=7),
             periodicity=Mailing.Periodicity.DAILY,
         )
+        delivery.mailing_changed(mailing)
+        return mailing
 
 
 def runs_of(workspace, mailing):

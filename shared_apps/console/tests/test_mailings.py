@@ -2,8 +2,8 @@
 
 import pytest
 from django.db import connection
-from django.db.models.signals import post_save
 from django.test.utils import CaptureQueriesContext
+from django_tenants.utils import schema_context
 
 from tenant_apps.campaigns.models import Mailing
 
@@ -104,20 +104,23 @@ def test_disabling_flips_the_flag_in_that_workspace_only(
     assert reload_mailing(workspace, 900001).disabled_by_manager is False
 
 
-def test_disabling_goes_through_save_so_the_schedule_hook_sees_it(console_client, other_workspace, make_mailing):
-    mailing = make_mailing(other_workspace, "hooked")
-    seen = []
+def test_disabling_hands_the_mailing_to_the_delivery_services_in_its_own_schema(
+    console_client, other_workspace, make_mailing
+):
+    from tenant_apps.delivery import services as delivery
+    from tenants.models import ScheduleEntry
 
-    def record(sender, instance, update_fields, **kwargs):
-        seen.append((connection.schema_name, instance.pk, instance.disabled_by_manager, set(update_fields or ())))
+    mailing = make_mailing(other_workspace, "scheduled")
+    with schema_context(other_workspace.schema_name):
+        delivery.mailing_changed(mailing)
+    entry = ScheduleEntry.objects.filter(workspace=other_workspace, mailing_id=mailing.pk)
+    assert entry.exists()
 
-    post_save.connect(record, sender=Mailing)
-    try:
-        console_client.post(public_url("console:disable_mailing", "globex", mailing.pk))
-    finally:
-        post_save.disconnect(record, sender=Mailing)
+    console_client.post(public_url("console:disable_mailing", "globex", mailing.pk))
 
-    assert seen == [("ws_globex", mailing.pk, True, {"disabled_by_manager", "updated"})]
+    assert not entry.exists(), "taken out of the schedule index"
+    with schema_context(other_workspace.schema_name):
+        assert Mailing.objects.get(pk=mailing.pk).is_halted
 
 
 def test_manager_enables_a_disabled_mailing(console_client, workspace, make_mailing, reload_mailing):
@@ -208,3 +211,19 @@ def test_mailing_name_opens_the_mailing_in_its_workspace(console_client, workspa
 
     row = response.context["page"][0]
     assert f'href="/open/acme/?next=/mailings/{row.id}/"' in response.content.decode()
+
+
+def test_disabling_a_sending_mailing_takes_it_off_the_home_pages_sending_now(
+    console_client, workspace, make_mailing, home_figures, django_capture_on_commit_callbacks
+):
+    from shared_apps.landing import counters
+
+    with django_capture_on_commit_callbacks(execute=True), schema_context(workspace.schema_name):
+        mailing = make_mailing(workspace, name="Live", status="running")
+        counters.mailings_changed()  # what the engine calls when it sets the status
+    total, active, _unique = home_figures()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        console_client.post(public_url("console:disable_mailing", "acme", mailing.pk))
+
+    assert home_figures()[:2] == (total, active - 1)

@@ -13,7 +13,9 @@ def add_clients(workspace, *emails):
 
 
 def add_mailing(workspace, status="created", **fields):
+    from shared_apps.landing import counters
     from tenant_apps.campaigns.models import Mailing, Message
+    from tenant_apps.delivery import services as delivery
 
     with schema_context(workspace.schema_name):
         message = Message.objects.create(subject="Hello", body_text="Hello")
@@ -21,13 +23,15 @@ def add_mailing(workspace, status="created", **fields):
         mailing = Mailing.objects.create(
             name=fields.pop("name", "Mailing"),
             message=message,
-            start_at=now - timedelta(hours=1),
+            start_at=fields.pop("start_at", now - timedelta(hours=1)),
             end_at=now + timedelta(days=1),
             **fields,
         )
-        # The status is the engine's to set (its post_save derives it); set it as the engine does.
+        delivery.mailing_changed(mailing)  # what every service saving a mailing calls
+        # The status is the engine's to set; set it as the engine does (update(), then the counters).
         Mailing.objects.filter(pk=mailing.pk).update(status=status)
         mailing.status = status
+        counters.mailings_changed()
         return mailing
 
 

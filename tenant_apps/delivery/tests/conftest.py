@@ -170,6 +170,7 @@ def make_mailing(in_workspace):
 
     from tenant_apps.audience.models import Client
     from tenant_apps.campaigns.models import Mailing, Message
+    from tenant_apps.delivery import services
 
     counter = {"n": 0}
 
@@ -197,6 +198,7 @@ def make_mailing(in_workspace):
             periodicity=periodicity,
             **extra,
         )
+        services.mailing_changed(mailing)  # what every service saving a mailing calls
         mailing.subscribed_clients = subscribed
         return mailing
 

@@ -8,6 +8,7 @@ import time_machine
 from django.db import connection
 from django.utils import timezone
 
+from tenant_apps.campaigns import services as campaigns
 from tenant_apps.delivery import engine, services
 from tenant_apps.delivery.breaker import CircuitBreaker
 from tenant_apps.delivery.models import Attempt, Delivery, Run
@@ -353,15 +354,13 @@ def test_paused_mailing_stops_sending_and_resumes_when_unpaused(
     engine_settings(smtp_server.port)
     mailing = make_mailing(4)
     (run,) = services.prepare_due_runs(mailing, workspace=in_workspace)
-    mailing.is_paused = True
-    mailing.save()
+    campaigns.pause_mailing(mailing)
 
     assert engine.process_run(run, in_workspace).state == "paused"
     assert smtp_server.recipients == []
 
-    mailing.is_paused = False
     with django_capture_on_commit_callbacks(execute=True):
-        mailing.save()  # resumes through the queue (huey runs inline in tests)
+        campaigns.resume_mailing(mailing)  # resumes through the queue (huey runs inline in tests)
 
     assert sorted(smtp_server.recipients) == sorted(c.email for c in mailing.subscribed_clients)
     run.refresh_from_db()

@@ -9,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from huey.contrib.djhuey import HUEY
 
+from tenant_apps.campaigns import services as campaigns
 from tenant_apps.campaigns.models import Mailing
 from tenant_apps.delivery import services
 from tenant_apps.delivery.models import Run
@@ -37,6 +38,7 @@ def test_changing_the_start_moves_the_entry(in_workspace, engine_settings, make_
     mailing = make_mailing(1, start=start, end=start + dt.timedelta(days=3), periodicity="daily")
     mailing.start_at = start + dt.timedelta(hours=5)
     mailing.save()
+    services.mailing_changed(mailing)
     assert entry_for(mailing).next_run_at == start + dt.timedelta(hours=5)
 
 
@@ -49,10 +51,12 @@ def test_paused_or_disabled_mailings_are_not_scheduled_until_re_enabled(
     mailing = make_mailing(1, start=start, end=start + dt.timedelta(days=1))
     setattr(mailing, flag, True)
     mailing.save()
+    services.mailing_changed(mailing)
     assert entry_for(mailing) is None
 
     setattr(mailing, flag, False)
     mailing.save()
+    services.mailing_changed(mailing)
     assert entry_for(mailing).next_run_at == start
 
 
@@ -60,8 +64,9 @@ def test_deleting_a_mailing_removes_its_entry(in_workspace, engine_settings, mak
     engine_settings(1)
     start = timezone.now() + dt.timedelta(hours=2)
     mailing = make_mailing(1, start=start, end=start + dt.timedelta(days=1))
+    assert entry_for(mailing) is not None
     mailing_id = mailing.pk
-    mailing.delete()
+    campaigns.delete_mailing(mailing)
     assert not ScheduleEntry.objects.filter(mailing_id=mailing_id, workspace=in_workspace).exists()
 
 
@@ -168,7 +173,7 @@ def test_the_ticks_query_count_does_not_grow_with_the_number_of_workspaces(db):
 def test_chosen_clients_saved_after_the_run_started_still_get_it(
     in_workspace, engine_settings, smtp_server, make_mailing, django_capture_on_commit_callbacks
 ):
-    """A form outside a transaction: the mailing is saved (and its run starts), then its chosen clients."""
+    """The mailing is saved (and its run starts), then its chosen clients: they join the run."""
     engine_settings(smtp_server.port)
     with django_capture_on_commit_callbacks(execute=True):
         mailing = make_mailing(3, audience="selected")  # nobody chosen yet: the run starts empty
@@ -176,6 +181,7 @@ def test_chosen_clients_saved_after_the_run_started_still_get_it(
 
     with django_capture_on_commit_callbacks(execute=True):
         mailing.clients.add(*mailing.subscribed_clients[:2])
+        services.mailing_changed(mailing)
 
     assert sorted(smtp_server.recipients) == sorted(c.email for c in mailing.subscribed_clients[:2])
     assert Run.objects.get(mailing=mailing).status == Run.Status.DONE
@@ -198,3 +204,33 @@ def test_tasks_enter_their_schema_whatever_the_connection_was_left_in(
     assert connection.schema_name == other_workspace.schema_name, "and the connection is given back as it was"
     connection.set_tenant(in_workspace)
     assert Run.objects.get(mailing=mailing).status == Run.Status.DONE
+
+
+def test_no_signal_receiver_sits_between_a_mailing_and_the_engine():
+    """The hand-off is explicit (services.mailing_changed), so a reader can follow the calls."""
+    from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete, pre_save
+
+    ours = ("tenant_apps", "shared_apps", "tenants", "saas")
+    receivers = [
+        receiver
+        for signal, sender in [(s, Mailing) for s in (pre_save, post_save, pre_delete, post_delete)]
+        + [(m2m_changed, Mailing.clients.through)]
+        for group in signal._live_receivers(sender)
+        for receiver in group
+    ]
+    # django-tenants' own post_delete hook (on every model) is an outside library's.
+    assert [r for r in receivers if r.__module__.startswith(ours)] == []
+
+
+def test_saving_a_mailing_without_the_hand_off_schedules_nothing(in_workspace, engine_settings, make_mailing):
+    """The contract of the hand-off: whoever saves a mailing calls mailing_changed."""
+    engine_settings(1)
+    start = timezone.now() + dt.timedelta(hours=2)
+    mailing = make_mailing(1, start=start, end=start + dt.timedelta(days=1))
+    mailing.start_at = start + dt.timedelta(hours=1)
+    mailing.save()
+    assert entry_for(mailing).next_run_at == start, "a bare save() changes nothing else"
+
+    services.mailing_changed(mailing)
+
+    assert entry_for(mailing).next_run_at == start + dt.timedelta(hours=1)

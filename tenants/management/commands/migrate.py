@@ -13,6 +13,7 @@ from django.db import connection
 from django_tenants.management.commands.migrate_schemas import MigrateSchemasCommand
 from django_tenants.utils import schema_exists
 
+from shared_apps.landing.stats import refresh_all_stats
 from tenants.services import ensure_public_workspace
 
 
@@ -34,3 +35,5 @@ class Command(MigrateSchemasCommand):
         )
         connection.set_schema_to_public()
         ensure_public_workspace()
+        # The home page's counters start right after a deploy (and a new counter table is filled).
+        refresh_all_stats()

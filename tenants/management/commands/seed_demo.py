@@ -12,6 +12,7 @@ from django_tenants.utils import schema_context
 
 from saas.links import absolute_url
 from shared_apps.accounts.services import mark_email_verified
+from shared_apps.landing import counters
 from tenant_apps.audience.models import Client
 from tenant_apps.campaigns.models import Message
 from tenants.access import MANAGERS_GROUP
@@ -101,5 +102,6 @@ def add_demo_content():
             )
         )
     Client.objects.bulk_create(new_clients)
+    counters.recipients_added(client.email for client in new_clients)  # the home page's figure
     if not Message.objects.filter(subject=DEMO_SUBJECT).exists():
         Message.objects.create(subject=DEMO_SUBJECT, body_text=DEMO_BODY)

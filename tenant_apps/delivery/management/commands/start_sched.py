@@ -78,7 +78,7 @@ class Command(BaseCommand):
 
     def send_mailing(self, workspace, mailing, deadline, options):
         summary = engine.Summary()
-        if not services.is_active(mailing):
+        if mailing.is_halted:
             services.prepare_due_runs(mailing, workspace=workspace)  # keeps the schedule index in step
             self.stdout.write(f"{workspace.slug} / mailing {mailing.pk} «{mailing.name}»: {inactive_note(mailing)}.")
             return summary
