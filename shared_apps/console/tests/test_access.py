@@ -10,7 +10,9 @@ from .helpers import public_url
 LISTS = ["console:workspaces", "console:mailings", "console:clients", "console:users"]
 MAILING_ACTIONS = ["console:disable_mailing", "console:enable_mailing"]
 USER_ACTIONS = ["console:block_user", "console:unblock_user"]
-EVERY_URL = LISTS + MAILING_ACTIONS + USER_ACTIONS
+# Managers set a workspace's quotas and sending weight (issue 15): the console's one form on public rows.
+WORKSPACE_SETTINGS = ["console:workspace_quotas"]
+EVERY_URL = LISTS + MAILING_ACTIONS + USER_ACTIONS + WORKSPACE_SETTINGS
 
 
 @pytest.fixture
@@ -23,6 +25,8 @@ def console_url(name, workspace, targets):
         return public_url(name, workspace.slug, targets["mailing"].pk)
     if name in USER_ACTIONS:
         return public_url(name, targets["user"].pk)
+    if name in WORKSPACE_SETTINGS:
+        return public_url(name, workspace.slug)
     return public_url(name)
 
 
