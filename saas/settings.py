@@ -61,6 +61,7 @@ TENANT_APPS = [
     "tenant_apps.campaigns",
     "tenant_apps.delivery",
     "tenant_apps.engagement",
+    "tenant_apps.senders",
 ]
 
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
@@ -346,3 +347,20 @@ TRACKING_DRAIN_BATCH = env.int("TRACKING_DRAIN_BATCH", default=20000)
 TRACKING_SCANNER_SECONDS = env.float("TRACKING_SCANNER_SECONDS", default=5.0)
 # X-Forwarded-For is believed only from these addresses (the local nginx).
 TRACKING_TRUSTED_PROXIES = env.list("TRACKING_TRUSTED_PROXIES", default=["127.0.0.1", "::1"])
+# --- sending identities, rate limits, quotas, fairness (issue 15; tenant_apps/senders) ---
+# Fernet keys (comma-separated, newest first) that encrypt SMTP passwords and DKIM keys at rest.
+SENDERS_ENCRYPTION_KEYS = required(
+    "SENDERS_ENCRYPTION_KEYS", ["ZGV2LW9ubHktaW5zZWN1cmUtZmVybmV0LWtleS0wMDA="], cast=list
+)
+# DNS server for domain verification: "" = the system's resolver, or "host:port".
+SENDERS_DNS_RESOLVER = env.str("SENDERS_DNS_RESOLVER", default="")
+SENDERS_DNS_TIMEOUT = env.float("SENDERS_DNS_TIMEOUT", default=5.0)
+# The SPF include that authorises the platform's relay, and the address DMARC reports should go to.
+SENDERS_SPF_INCLUDE = env.str("SENDERS_SPF_INCLUDE", default=f"_spf.{BASE_DOMAIN}")
+SENDERS_DMARC_RUA = env.str("SENDERS_DMARC_RUA", default=f"dmarc@{BASE_DOMAIN}")
+# The platform relay's rate limits (0 = unlimited); own providers set theirs in their form.
+SENDERS_PLATFORM_RATE_PER_SECOND = env.float("SENDERS_PLATFORM_RATE_PER_SECOND", default=0.0)
+SENDERS_PLATFORM_RATE_PER_HOUR = env.int("SENDERS_PLATFORM_RATE_PER_HOUR", default=0)
+# Platform default quotas per workspace, 0 = unlimited (managers change them per workspace in the console).
+QUOTA_MESSAGES_PER_MONTH = env.int("QUOTA_MESSAGES_PER_MONTH", default=0)
+QUOTA_CLIENTS_MAX = env.int("QUOTA_CLIENTS_MAX", default=0)

@@ -20,6 +20,10 @@ class Workspace(TenantMixin):
     created = models.DateTimeField(_("created"), auto_now_add=True)
     is_active = models.BooleanField(_("active"), default=True)
     time_zone = models.CharField(_("time zone"), max_length=64, default=settings.TIME_ZONE)
+    # Quotas and the fair share (tenant_apps/senders/quotas.py); empty = the platform default.
+    messages_per_month = models.PositiveIntegerField(_("messages per month"), null=True, blank=True)
+    clients_max = models.PositiveIntegerField(_("clients at most"), null=True, blank=True)
+    plan_weight = models.PositiveSmallIntegerField(_("sending weight"), default=1)
 
     auto_create_schema = True
     auto_drop_schema = True
@@ -116,3 +120,16 @@ class Invitation(models.Model):
     @property
     def is_pending(self):
         return self.accepted_at is None
+
+
+class MonthlyUsage(models.Model):
+    """Messages a workspace sent (or has reserved for a batch in flight) in one calendar month (UTC)."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="usage")
+    month = models.DateField()  # the first day of the month
+    messages = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("monthly usage")
+        verbose_name_plural = _("monthly usage")
+        constraints = [models.UniqueConstraint(fields=["workspace", "month"], name="usage_one_per_month")]

@@ -18,6 +18,7 @@ PRODUCTION_ENV = {
     "BASE_DOMAIN": "rassylka.example.com",
     "EMAIL_URL": "smtp+tls://mailer:secret@smtp.example.com:587",
     "DEFAULT_FROM_EMAIL": "Rassylka <noreply@rassylka.example.com>",
+    "SENDERS_ENCRYPTION_KEYS": "cHJvZHVjdGlvbi1saWtlLWZlcm5ldC1rZXktZm9yLXQ=",
 }
 
 
@@ -30,7 +31,16 @@ def run_manage(args, env):
 
 
 @pytest.mark.parametrize(
-    "missing", ["SECRET_KEY", "DATABASE_URL", "REDIS_URL", "HUEY_REDIS_URL", "BASE_DOMAIN", "EMAIL_URL"]
+    "missing",
+    [
+        "SECRET_KEY",
+        "DATABASE_URL",
+        "REDIS_URL",
+        "HUEY_REDIS_URL",
+        "BASE_DOMAIN",
+        "EMAIL_URL",
+        "SENDERS_ENCRYPTION_KEYS",
+    ],
 )
 def test_missing_required_setting_stops_start_up_naming_it(missing):
     env = {k: v for k, v in PRODUCTION_ENV.items() if k != missing}

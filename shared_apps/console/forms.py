@@ -40,3 +40,31 @@ class ClientSearchForm(WorkspaceChoiceMixin, forms.Form):
 
 class UserSearchForm(forms.Form):
     q = forms.CharField(label=_("Email or name contains"), required=False, max_length=254)
+
+
+class WorkspaceQuotaForm(forms.Form):
+    """A workspace's quotas and sending weight; empty quota = the platform default."""
+
+    messages_per_month = forms.IntegerField(
+        label=_("Messages per month"),
+        required=False,
+        min_value=0,
+        help_text=_("Empty: the platform default; 0: unlimited."),
+    )
+    clients_max = forms.IntegerField(
+        label=_("Clients at most"),
+        required=False,
+        min_value=0,
+        help_text=_("Empty: the platform default; 0: unlimited."),
+    )
+    plan_weight = forms.IntegerField(
+        label=_("Sending weight"),
+        min_value=1,
+        max_value=100,
+        help_text=_("Share of sending capacity against other workspaces' runs (1 = the default share)."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.widget.attrs.setdefault("class", "form-control")

@@ -101,3 +101,15 @@ def end_sessions_of(user):
 
 def _session_user_id(session):
     return str(session.get_decoded().get(SESSION_KEY, ""))
+
+
+def set_workspace_quotas(workspace, *, messages_per_month, clients_max, plan_weight):
+    """Change a workspace's quotas and weight; runs stopped at the quota resume when there is room again."""
+    from tenant_apps.senders.quotas import resume_runs_stopped_by_quota
+
+    workspace.messages_per_month = messages_per_month
+    workspace.clients_max = clients_max
+    workspace.plan_weight = plan_weight
+    workspace.save(update_fields=["messages_per_month", "clients_max", "plan_weight"])
+    resume_runs_stopped_by_quota(workspace)
+    return workspace

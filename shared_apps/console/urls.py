@@ -5,6 +5,7 @@ from . import views
 app_name = "console"
 urlpatterns = [
     path("", views.workspaces, name="workspaces"),
+    path("workspaces/<slug:slug>/quotas/", views.workspace_quotas, name="workspace_quotas"),
     path("mailings/", views.mailings, name="mailings"),
     path(
         "mailings/<slug:slug>/<int:mailing_id>/disable/confirm/",

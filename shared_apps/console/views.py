@@ -22,7 +22,7 @@ from tenants.access import MANAGERS_GROUP
 
 from . import crossschema, services
 from .access import console_view, visible_workspace_or_404, visible_workspaces
-from .forms import ClientSearchForm, MailingFilterForm, UserSearchForm
+from .forms import ClientSearchForm, MailingFilterForm, UserSearchForm, WorkspaceQuotaForm
 
 PER_PAGE = 50
 
@@ -50,6 +50,26 @@ def workspaces(request):
     """Managers and scoped managers: the workspaces they oversee."""
     page = paginate(request, visible_workspaces(request.user).order_by("name", "slug"))
     return render(request, "public/console/workspaces.html", {"page": page})
+
+
+@console_view()
+def workspace_quotas(request, slug):
+    """Managers and scoped managers (their workspaces only): a workspace's quotas, weight and usage."""
+    from tenant_apps.senders.quotas import message_usage
+
+    workspace = visible_workspace_or_404(request.user, slug)
+    initial = {
+        "messages_per_month": workspace.messages_per_month,
+        "clients_max": workspace.clients_max,
+        "plan_weight": workspace.plan_weight,
+    }
+    form = WorkspaceQuotaForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        services.set_workspace_quotas(workspace, **form.cleaned_data)
+        messages.success(request, _("Quotas of %(workspace)s saved.") % {"workspace": workspace.name})
+        return redirect("console:workspaces")
+    context = {"form": form, "workspace": workspace, "usage": message_usage(workspace)}
+    return render(request, "public/console/quotas.html", context, status=400 if form.errors else 200)
 
 
 @console_view()

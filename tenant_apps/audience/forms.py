@@ -12,6 +12,20 @@ class ClientForm(forms.ModelForm):
         widgets = {"comment": forms.Textarea(attrs={"rows": 3})}
         help_texts = {"is_subscribed": _("Unsubscribed clients receive no mailings.")}
 
+    def clean(self):
+        cleaned = super().clean()
+        if self.instance.pk is None:
+            from tenant_apps.senders.quotas import client_limit, client_room, workspace_here
+
+            workspace = workspace_here()
+            if client_room(workspace) == 0:
+                raise forms.ValidationError(
+                    _("The workspace reached its limit of %(max)s clients; ask a manager to raise it.")
+                    % {"max": client_limit(workspace)},
+                    code="client_limit",
+                )
+        return cleaned
+
     def clean_email(self):
         email = self.cleaned_data["email"].strip()
         if services.email_taken(email, exclude_pk=self.instance.pk):

@@ -157,6 +157,10 @@ REASON_NAME_TOO_LONG = gettext_noop("the name is longer than %(max)s characters"
 REASON_NUL = gettext_noop("contains a NUL character")
 
 MESSAGE_CRASHED = gettext_noop("The import stopped because of an internal error; the rows before it were imported.")
+MESSAGE_CLIENT_LIMIT = gettext_noop(
+    "The workspace reached its limit of %(max)s clients: the import stopped at line %(line)s; "
+    "the rows before it were imported."
+)
 MESSAGE_INTERRUPTED = gettext_noop(
     "The import was interrupted too many times; the rows before the interruption were imported."
 )
@@ -387,9 +391,9 @@ def import_rows(job):
             if values is None:
                 record_error(job, line, reason, params, cells, positions)
             else:
-                batch.append(values)
+                batch.append({**values, "line": line})
         with transaction.atomic():  # the rows and their counts are saved together, or neither
-            created = insert_new_clients(batch)
+            created, stopped_at = insert_within_client_limit(batch)
             job.created_count += created
             job.existing_count += len(batch) - created
             job.processed_rows = min(start + BATCH_SIZE, len(rows))
@@ -404,6 +408,28 @@ def import_rows(job):
                     "heartbeat",
                 ]
             )
+        if stopped_at is not None:
+            raise ImportRefused(MESSAGE_CLIENT_LIMIT, max=stopped_at[0], line=stopped_at[1])
+
+
+def insert_within_client_limit(batch):
+    """Insert a batch without passing the workspace's client limit.
+
+    Returns (created, None), or (created, (limit, first line not imported))
+    when the limit was reached; rows of existing emails never count.
+    """
+    from tenant_apps.senders.quotas import client_limit, client_room, workspace_here
+
+    workspace = workspace_here()
+    room = client_room(workspace)
+    if room is None or room >= len(batch):
+        return insert_new_clients(batch), None
+    created = 0
+    while batch and room > 0:
+        chunk, batch = batch[:room], batch[room:]
+        inserted = insert_new_clients(chunk)
+        created, room = created + inserted, room - inserted
+    return created, ((client_limit(workspace), batch[0]["line"]) if batch else None)
 
 
 def check_row(line, cells, positions, header_length, first_line_of):

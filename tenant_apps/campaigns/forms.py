@@ -151,12 +151,14 @@ class MailingForm(BootstrapFormMixin, forms.ModelForm):
             "track_opens",
             "track_clicks",
             "add_utm",
+            "from_email",
         ]
         widgets = {"audience": forms.RadioSelect}
         help_texts = {
             "track_opens": _("Only when open tracking is on for the workspace, and only for messages with HTML."),
             "track_clicks": _("Only when click tracking is on for the workspace."),
             "add_utm": _("Adds utm_source=rassylka and utm_campaign=<mailing name> to every web link."),
+            "from_email": _("Empty: the platform's address. Otherwise an address on a verified sending domain."),
         }
         labels = {"message": _("Message")}
 
@@ -170,7 +172,14 @@ class MailingForm(BootstrapFormMixin, forms.ModelForm):
         cleaned = super().clean()
         self.check_times(cleaned.get("start_at"), cleaned.get("end_at"))
         self.check_recipients(cleaned.get("audience"), cleaned.get("clients"))
+        self.check_from(cleaned.get("from_email"))
         return cleaned
+
+    def check_from(self, address):
+        from tenant_apps.senders.services import from_allowed
+
+        if address and not from_allowed(address):
+            self.add_error("from_email", _("Send only from the platform's domain or a verified sending domain."))
 
     def check_times(self, start, end):
         if not start or not end:

@@ -76,6 +76,8 @@ class Mailing(models.Model):
         _("periodicity"), max_length=10, choices=Periodicity.choices, default=Periodicity.ONCE
     )
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.CREATED)
+    # The From address: empty = the platform's; otherwise on a verified sending domain (tenant_apps/senders).
+    from_email = models.CharField(_("from"), max_length=254, blank=True)
     is_paused = models.BooleanField(_("paused"), default=False)
     disabled_by_manager = models.BooleanField(_("disabled by a manager"), default=False)
     # Set when the engine paused the mailing itself (cleared on resume); the detail is the provider's reply.

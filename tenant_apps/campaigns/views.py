@@ -7,6 +7,7 @@ the others). Objects are looked up in the current workspace's schema, so an id
 from another workspace is simply not found (404).
 """
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import JsonResponse
@@ -41,12 +42,19 @@ def dashboard_chart(counts):
     }
 
 
+def quota_usage(workspace):
+    from tenant_apps.senders.quotas import client_usage, message_usage
+
+    return {"message_usage": message_usage(workspace), "client_usage": client_usage(workspace)}
+
+
 def dashboard(request):
     """Workspace home with its headline numbers. Any member, managers."""
     role = require_role(request)
     counts = services.dashboard_counts()
     context = {"counts": counts, "chart": dashboard_chart(counts), "can_edit": role.can_edit}
     context["engagement"] = engagement_reports.recent_figures()
+    context.update(quota_usage(request.tenant))
     return render(request, "tenant/dashboard.html", context)
 
 
@@ -198,6 +206,7 @@ def mailing_detail(request, pk):
         "latest_run": latest_run(mailing),
         "time_zone": request.tenant.time_zone,
         "can_edit": role.can_edit,
+        "platform_from": settings.DELIVERY_FROM_EMAIL,
     }
     return render(request, "tenant/campaigns/mailing_detail.html", context)
 

@@ -27,6 +27,8 @@ from django.utils import timezone
 
 from tenant_apps.campaigns.rendering import CompiledMessage
 from tenant_apps.engagement.tracking import RunTracking
+from tenant_apps.senders import quotas, sending
+from tenant_apps.senders.ratelimit import is_throttling
 
 from . import pausing
 from .breaker import CircuitBreaker
@@ -93,14 +95,26 @@ def smtp_config():
     )
 
 
-def worker_sender():
-    """This thread's SmtpSender, kept between tasks so the connection is reused."""
-    config = smtp_config()
-    sender = getattr(_local, "sender", None)
+def worker_sender(config=None, key="platform"):
+    """This thread's SmtpSender for a provider, kept between tasks so the connection is reused.
+
+    One per provider (a provider's pool is its senders in every worker
+    thread): a worker serving runs of several providers keeps each connection.
+    """
+    config = config or smtp_config()
+    if key == "platform":  # the attribute the tests and start_sched reset
+        sender = getattr(_local, "sender", None)
+        if sender is None or sender.config != config:
+            if sender is not None:
+                sender.close()
+            sender = _local.sender = SmtpSender(config)
+        return sender
+    pool = _local.__dict__.setdefault("providers", {})
+    sender = pool.get(key)
     if sender is None or sender.config != config:
         if sender is not None:
             sender.close()
-        sender = _local.sender = SmtpSender(config)
+        sender = pool[key] = SmtpSender(config)
     return sender
 
 
@@ -323,20 +337,22 @@ class RunContext:
         self.workspace = workspace
         self.schema = connection.schema_name
         self.host = workspace.host
+        # From address, provider and DKIM signer (key decrypted and parsed here, once per run).
+        self.identity = sending.identity_for(run.mailing, self.schema)
         # Open/click tracking: the link table is built and the links marked once per run (engagement app).
         self.tracking = RunTracking.prepare(run, workspace, message.body_text, message.body_html)
         # Parsed and keyed once per run: per message only the recipient's values are filled in.
         self.template = CompiledMessage(message.subject, self.tracking.text, self.tracking.html)
         self.links = UnsubscribeLinks(self.host, self.schema)
-        self.from_header = format_from(settings.DELIVERY_FROM_EMAIL)
-        self.envelope_from = envelope_address(settings.DELIVERY_FROM_EMAIL)
+        self.from_header = format_from(self.identity.from_email)
+        self.envelope_from = envelope_address(self.identity.from_email)
         self.msgid_domain = settings.BASE_DOMAIN
 
     def message_for(self, claimed):
         url = self.links.url(claimed.client_id)
         subject, text, html = self.template.render(name=claimed.name, email=claimed.email, unsubscribe_url=url)
         text, html = self.tracking.personalise(claimed.id, text, html)
-        return build_message(
+        message = build_message(
             from_header=self.from_header,
             to=claimed.email,
             subject=subject,
@@ -345,6 +361,26 @@ class RunContext:
             headers=list_unsubscribe_headers(url),
             msgid_domain=self.msgid_domain,
         )
+        return self.identity.sign(message)  # DKIM, when the From domain is verified
+
+
+# A run's context is kept per worker thread for this long (the DKIM key is parsed once per run, not per
+# batch, when a fair consumer switches between runs batch by batch).
+CONTEXT_TTL = 300.0
+# Waits for the provider's rate shorter than this are slept in place; longer ones end the call ("waiting").
+RATE_WAIT_INLINE = 5.0
+
+
+def run_context(run, workspace):
+    cache = _local.__dict__.setdefault("contexts", {})
+    key = (connection.schema_name, run.pk, smtp_config(), settings.DELIVERY_FROM_EMAIL)
+    entry = cache.get(key)
+    if entry is None or time.monotonic() - entry[1] > CONTEXT_TTL:
+        if len(cache) > 50:
+            cache.clear()
+        entry = cache[key] = (RunContext(run, workspace), time.monotonic())
+    entry[0].run, entry[0].workspace = run, workspace  # the caller's fresh rows (deadline, status, quotas)
+    return entry[0]
 
 
 # --- the loop -------------------------------------------------------------------------------
@@ -361,13 +397,17 @@ def breaker_for(schema_name):
 
 # Why send_batch stopped before the end of its batch (the rest was handed back untouched).
 BREAKER_OPEN, SENDER_REFUSED, TIME_LIMIT = "breaker open", "sender refused", "time limit"
+THROTTLED = "throttled"
 
 
 def send_batch(ctx, batch, *, sender, breaker, journal, me, probe, summary, on_progress=None, stop_at=None):
     """Send a claimed batch; returns why it stopped early (BREAKER_OPEN, SENDER_REFUSED, TIME_LIMIT) or None.
 
     `stop_at` (time.monotonic()) is a hard limit: checked before every message,
-    and no wait for the server lasts past it.
+    and no wait for the server lasts past it. A throttling answer (421, 454,
+    45x "rate") slows the provider down (its token bucket) and hands this
+    message and the rest back untouched: not a failure of the delivery, nor a
+    fault for the breaker.
     """
     deadline, flush_every = ctx.run.deadline, settings.DELIVERY_FLUSH_SECONDS
     recovered = journal.lookup([c.id for c in batch if c.reclaimed])
@@ -410,6 +450,12 @@ def send_batch(ctx, batch, *, sender, breaker, journal, me, probe, summary, on_p
                 results.append(uncounted_result(claimed, outcome, at))
                 results.extend(handed_back(batch[index + 1 :], at))
                 stopped = TIME_LIMIT
+                break
+            if outcome.kind == TEMPORARY and is_throttling(outcome.code, outcome.response):
+                log.info("provider %s throttles: %s", ctx.identity.provider.key, describe(outcome))
+                ctx.identity.bucket.throttled()
+                results.extend(handed_back(batch[index:], at))
+                stopped = THROTTLED
                 break
             sent_any = True
             must_flush = outcome.kind == SENT and not journal.record(claimed.id, at, outcome.code, outcome.response)
@@ -500,19 +546,21 @@ def claim_holders(run, now):
     return agg["workers"], agg["oldest"] + timeout if agg["oldest"] else None
 
 
-def process_run(run, workspace, *, budget=None, stop_at=None, sender=None, on_progress=None):
+def process_run(run, workspace, *, budget=None, stop_at=None, sender=None, on_progress=None, batches=None):
     """Send what is sendable of a run now, in batches, until nothing is or the time is up.
 
     `budget` (seconds from now) or `stop_at` (a time.monotonic() value) is a
     hard limit, held between messages and during them: what is not sent by
-    then goes back to pending untouched, for the next worker.
+    then goes back to pending untouched, for the next worker. `batches`: stop
+    ("budget") after that many batches (the fair consumer serves one at a time).
     """
     progress = RunProgress()
-    sender = sender or worker_sender()
     me = worker_name()
-    breaker = breaker_for(connection.schema_name)
     journal = SentJournal(connection.schema_name, run.pk)
-    ctx = RunContext(run, workspace)
+    ctx = run_context(run, workspace)
+    provider = ctx.identity.provider
+    sender = sender or worker_sender(provider.config, provider.key)
+    breaker = breaker_for(provider.key)  # per provider: one workspace's broken provider pauses no other
     if budget is not None:
         stop_at = min(stop_at or float("inf"), time.monotonic() + budget)
     with ClaimHeartbeat(connection.schema_name, run.pk, me):
@@ -526,11 +574,17 @@ def process_run(run, workspace, *, budget=None, stop_at=None, sender=None, on_pr
             journal=journal,
             stop_at=stop_at,
             on_progress=on_progress,
+            batches=batches,
         )
 
 
-def work_run(run, ctx, progress, *, sender, me, breaker, journal, stop_at, on_progress):
+def work_run(run, ctx, progress, *, sender, me, breaker, journal, stop_at, on_progress, batches=None):
     """process_run's loop: claim, send, record, until nothing is sendable or the time is up."""
+    workspace = ctx.workspace
+    if ctx.identity.refusal:  # the mailing's From is no longer allowed: pause it and tell the owners
+        pausing.pause_for_sender_refusal(run, workspace, Outcome(PERMANENT, None, ctx.identity.refusal, stage="From"))
+        progress.state = "paused"
+        return progress
     while True:
         now = timezone.now()
         if run.deadline <= now:
@@ -539,8 +593,26 @@ def work_run(run, ctx, progress, *, sender, me, breaker, journal, stop_at, on_pr
         if not permit.allowed:
             progress.state, progress.wake_at = "waiting", now + timedelta(seconds=permit.wait)
             return progress
-        batch = claim_batch(run, me, 1 if permit.probe else settings.DELIVERY_BATCH_SIZE, now)
+        # The provider's rate (token bucket) and the month's quota decide how many to claim.
+        allowed = sending.allowance(ctx.identity, workspace, 1 if permit.probe else settings.DELIVERY_BATCH_SIZE)
+        if allowed.quota_reached:
+            if permit.probe:
+                breaker.release_probe()
+            quotas.stop_run_at_quota(run, workspace)
+            progress.state = "quota"
+            return progress
+        if not allowed.count:  # wait for a token here, or come back later
+            if permit.probe:
+                breaker.release_probe()
+            if allowed.wait > RATE_WAIT_INLINE or (stop_at is not None and time.monotonic() + allowed.wait >= stop_at):
+                progress.state, progress.wake_at = "waiting", now + timedelta(seconds=allowed.wait)
+                return progress
+            time.sleep(allowed.wait)
+            continue
+        batch = claim_batch(run, me, allowed.count, now)
+        sent_before = progress.summary.sent
         if not batch:  # nothing sendable, or the mailing was paused (the claim checks it)
+            sending.settle(ctx.identity, workspace, allowed.count, 0, 0)
             if finish_run_if_complete(run, now):
                 progress.state = "done"
             elif not run_may_send(run):
@@ -561,6 +633,9 @@ def work_run(run, ctx, progress, *, sender, me, breaker, journal, stop_at, on_pr
             on_progress=on_progress,
             stop_at=stop_at,
         )
-        if stopped == TIME_LIMIT or (stop_at is not None and time.monotonic() >= stop_at):
+        sending.settle(ctx.identity, workspace, allowed.count, len(batch), progress.summary.sent - sent_before)
+        if batches is not None:
+            batches -= 1
+        if stopped == TIME_LIMIT or (stop_at is not None and time.monotonic() >= stop_at) or batches == 0:
             progress.state, progress.wake_at = "budget", timezone.now()
             return progress

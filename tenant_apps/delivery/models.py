@@ -16,6 +16,8 @@ class Run(models.Model):
         SENDING = "sending", pgettext_lazy("run status", "sending")
         DONE = "done", pgettext_lazy("run status", "done")
         CANCELLED = "cancelled", pgettext_lazy("run status", "cancelled")
+        # Stopped at the workspace's monthly quota (tenant_apps/senders/quotas.py); resumes when raised.
+        QUOTA = "quota", pgettext_lazy("run status", "stopped: monthly quota reached")
 
     mailing = models.ForeignKey(
         "campaigns.Mailing", verbose_name=_("mailing"), on_delete=models.CASCADE, related_name="runs"

@@ -14,6 +14,8 @@ from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
 from tenant_apps.campaigns.models import Mailing
+from tenant_apps.senders import consumer as fair_consumer  # noqa: I001
+from tenant_apps.senders import fairness
 
 from . import engine, services
 from .models import Run
@@ -44,6 +46,8 @@ def run_due_mailing(schema_name, mailing_id):
             ScheduleEntry.objects.filter(workspace__schema_name=schema_name, mailing_id=mailing_id).delete()
             return
         runs = services.prepare_due_runs(mailing)
+        for run in runs:  # busy consumers take it up at their next batch (fair sharing between workspaces)
+            fair_consumer.register_run(schema_name, run.pk)
         staffing = [(run.pk, *engine.claim_holders(run, timezone.now())) for run in runs]
     for run_id, live, expiry in staffing:
         add_workers(schema_name, run_id, live, expiry)
@@ -78,7 +82,16 @@ def watch_key(run_id):
 
 @db_task(retries=3, retry_delay=30)
 def send_run(schema_name, run_id):
-    """One worker on one run: send until done, then come back when retries fall due."""
+    """One worker on one run: send until done, then come back when retries fall due.
+
+    With Redis, the worker serves every registered run by weighted round robin
+    instead (tenant_apps/senders/consumer.py), starting with this one.
+    """
+    if fairness.enabled():
+        budget = TASK_BUDGET_SECONDS
+        if fair_consumer.serve(schema_name, run_id, budget=budget, on_waiting=schedule_wake, on_busy=look_again):
+            send_run(schema_name, run_id)
+        return
     with schema_context(schema_name):
         run = Run.objects.select_related("mailing__message").filter(pk=run_id).first()
         if run is None:
@@ -93,11 +106,17 @@ def send_run(schema_name, run_id):
     elif progress.state == "busy" and progress.wake_at is not None:
         # Others hold the rest; should one of them be dead, its claims expire at wake_at.
         look_again(schema_name, run_id, progress.wake_at)
-    elif progress.state == "waiting" and progress.wake_at is not None:
-        # Every worker of the run reaches this point; one wake-up per time is enough.
-        wake_key = f"delivery:wake:{schema_name}:{run_id}:{int(progress.wake_at.timestamp())}"
-        if cache.add(wake_key, 1, timeout=int(settings.DELIVERY_RETRY_MAX_DELAY + 3600)):
-            resume_run.schedule((schema_name, run_id), eta=progress.wake_at)
+    elif progress.state == "waiting":
+        schedule_wake(schema_name, run_id, progress.wake_at)
+
+
+def schedule_wake(schema_name, run_id, wake_at):
+    """Every worker of the run reaches this point; one wake-up per time is enough."""
+    if wake_at is None:
+        return
+    wake_key = f"delivery:wake:{schema_name}:{run_id}:{int(wake_at.timestamp())}"
+    if cache.add(wake_key, 1, timeout=int(settings.DELIVERY_RETRY_MAX_DELAY + 3600)):
+        resume_run.schedule((schema_name, run_id), eta=wake_at)
 
 
 @db_task()

@@ -13,7 +13,9 @@ USER_ACTIONS = ["console:block_user", "console:unblock_user"]
 # Confirmation pages: GET only, they change nothing.
 MAILING_CONFIRMATIONS = ["console:confirm_disable_mailing"]
 USER_CONFIRMATIONS = ["console:confirm_block_user"]
-EVERY_URL = LISTS + MAILING_ACTIONS + USER_ACTIONS + MAILING_CONFIRMATIONS + USER_CONFIRMATIONS
+# Managers set a workspace's quotas and sending weight (issue 15): the console's one form on public rows.
+WORKSPACE_SETTINGS = ["console:workspace_quotas"]
+EVERY_URL = LISTS + MAILING_ACTIONS + USER_ACTIONS + MAILING_CONFIRMATIONS + USER_CONFIRMATIONS + WORKSPACE_SETTINGS
 
 
 @pytest.fixture
@@ -26,6 +28,8 @@ def console_url(name, workspace, targets):
         return public_url(name, workspace.slug, targets["mailing"].pk)
     if name in USER_ACTIONS + USER_CONFIRMATIONS:
         return public_url(name, targets["user"].pk)
+    if name in WORKSPACE_SETTINGS:
+        return public_url(name, workspace.slug)
     return public_url(name)
 
 

@@ -138,6 +138,9 @@ def _fresh_worker_connection():
     if sender is not None:
         sender.close()
         engine._local.sender = None
+    for provider_sender in engine._local.__dict__.pop("providers", {}).values():
+        provider_sender.close()
+    engine._local.__dict__.pop("contexts", None)
 
 
 @pytest.fixture

@@ -194,23 +194,25 @@ def test_greylisting_retries_each_recipient_and_leaves_the_breaker_closed(
 
     run, progress = send_now(mailing, in_workspace)
 
-    assert engine.breaker_for(connection.schema_name).state() == "closed"
+    assert engine.breaker_for("platform").state() == "closed"
     assert Attempt.objects.filter(delivery__run=run, smtp_code=450).count() == 10, "every recipient was tried"
     assert Delivery.objects.filter(run=run, status="pending", attempt_count=1).count() == 10
     assert progress.state == "waiting" and progress.summary.retried == 10
 
 
-@pytest.mark.parametrize("refusal", ["-r", "-Q"], ids=["4xx at MAIL FROM", "421 at DATA"])
+# A 421 (at DATA or anywhere) is a throttling answer since issue 15: it slows the provider down instead
+# (tenant_apps/senders/tests/test_engine_senders.py::test_throttling_answers_slow_the_provider_...).
+@pytest.mark.parametrize("refusal", ["-r"], ids=["4xx at MAIL FROM"])
 def test_provider_faults_other_than_a_dead_server_open_the_breaker(
     in_workspace, engine_settings, smtp_sink, make_mailing, refusal
 ):
-    sick = smtp_sink(refusal, "MAIL" if refusal == "-r" else "DATA")
+    sick = smtp_sink(refusal, "MAIL")
     engine_settings(sick.port).DELIVERY_SMTP_TIMEOUT = 5.0
     mailing = make_mailing(10)
 
     run, progress = send_now(mailing, in_workspace)
 
-    assert engine.breaker_for(connection.schema_name).state() == "open"
+    assert engine.breaker_for("platform").state() == "open"
     assert Attempt.objects.filter(delivery__run=run).count() == 3
     assert Delivery.objects.filter(run=run, attempt_count=0, status="pending").count() == 7
     assert progress.state == "waiting"
@@ -290,7 +292,7 @@ def test_server_down_trips_the_breaker_then_everything_is_sent_when_it_is_back(
     assert progress.state == "waiting"
     assert Attempt.objects.filter(delivery__run=run).count() == 3
     assert Delivery.objects.filter(run=run, attempt_count=0, status="pending").count() == 7
-    breaker = engine.breaker_for(connection.schema_name)
+    breaker = engine.breaker_for("platform")  # the breaker is per provider (the platform relay here)
     assert breaker.state() == "open"
     assert engine.process_run(run, in_workspace).summary.handled == 0, "nothing is tried while open"
 

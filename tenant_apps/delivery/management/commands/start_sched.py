@@ -113,7 +113,7 @@ class Command(BaseCommand):
                 )
                 summary.add(progress.summary)
                 bar.set_postfix(sent=summary.sent, failed=summary.failed, retried=summary.retried)
-                if progress.state in ("done", "paused") or time.monotonic() >= deadline:
+                if progress.state in ("done", "paused", "quota") or time.monotonic() >= deadline:
                     break
                 wake = progress.wake_at or timezone.now()
                 pause = max(0.0, min((wake - timezone.now()).total_seconds(), 2.0, deadline - time.monotonic()))
