@@ -336,7 +336,7 @@ DELIVERY_WORKERS_PER_RUN = env.int("DELIVERY_WORKERS_PER_RUN", default=2)
 # (under the tick's 60 s: at every tick).
 DELIVERY_WATCHDOG_SECONDS = env.float("DELIVERY_WATCHDOG_SECONDS", default=30.0)
 
-# --- open and click tracking (issue 12, tenant_apps/engagement) -------------------------
+# --- open and click tracking (tenant_apps/engagement) ---------------------------------
 # The hit stream and the link addresses live here: a Redis with persistence (the queue's, by default).
 TRACKING_REDIS_URL = env.str("TRACKING_REDIS_URL", default=HUEY_REDIS_URL or "redis://127.0.0.1:6379/0")
 TRACKING_REDIS_TIMEOUT = env.float("TRACKING_REDIS_TIMEOUT", default=0.5)
@@ -347,7 +347,7 @@ TRACKING_DRAIN_BATCH = env.int("TRACKING_DRAIN_BATCH", default=20000)
 TRACKING_SCANNER_SECONDS = env.float("TRACKING_SCANNER_SECONDS", default=5.0)
 # X-Forwarded-For is believed only from these addresses (the local nginx).
 TRACKING_TRUSTED_PROXIES = env.list("TRACKING_TRUSTED_PROXIES", default=["127.0.0.1", "::1"])
-# --- sending identities, rate limits, quotas, fairness (issue 15; tenant_apps/senders) ---
+# --- sending identities, rate limits, quotas, fairness (tenant_apps/senders) -----------
 # Fernet keys (comma-separated, newest first) that encrypt SMTP passwords and DKIM keys at rest.
 SENDERS_ENCRYPTION_KEYS = required(
     "SENDERS_ENCRYPTION_KEYS", ["ZGV2LW9ubHktaW5zZWN1cmUtZmVybmV0LWtleS0wMDA="], cast=list
