@@ -52,12 +52,14 @@ SHARED_APPS = [
     "shared_apps.landing",
     "shared_apps.blog",
     "shared_apps.console",
+    "shared_apps.deliverability",
 ]
 
 TENANT_APPS = [
     "tenant_apps.audience",
     "tenant_apps.campaigns",
     "tenant_apps.delivery",
+    "tenant_apps.feedback",
 ]
 
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
@@ -314,3 +316,19 @@ DELIVERY_BREAKER_MAX_COOLDOWN = env.float("DELIVERY_BREAKER_MAX_COOLDOWN", defau
 DELIVERY_WORKERS_PER_RUN = env.int("DELIVERY_WORKERS_PER_RUN", default=2)
 # The tick leases a due schedule entry for this long; an unfinished run is looked at again this often.
 DELIVERY_WATCHDOG_SECONDS = env.float("DELIVERY_WATCHDOG_SECONDS", default=300.0)
+
+# --- deliverability feedback (issue 11: bounces, complaints, suppression, reputation) ---
+# Return paths are bounces+<token>@BOUNCE_DOMAIN; its MX (or Postfix's transport map) leads to bounce_server.
+BOUNCE_DOMAIN = env.str("BOUNCE_DOMAIN", default=f"bounces.{BASE_DOMAIN}")
+BOUNCE_SERVER_HOST = env.str("BOUNCE_SERVER_HOST", default="127.0.0.1")
+BOUNCE_SERVER_PORT = env.int("BOUNCE_SERVER_PORT", default=2525)
+BOUNCE_MAX_MESSAGE_BYTES = env.int("BOUNCE_MAX_MESSAGE_BYTES", default=1024 * 1024)
+# Raw bounce messages and webhook payloads are kept this long, then only their parsed fields.
+FEEDBACK_RAW_KEEP_DAYS = env.int("FEEDBACK_RAW_KEEP_DAYS", default=30)
+FEEDBACK_WEBHOOK_MAX_BYTES = env.int("FEEDBACK_WEBHOOK_MAX_BYTES", default=1024 * 1024)
+# Amazon SNS signing certificates are fetched only from hosts matching this regular expression.
+FEEDBACK_SNS_CERT_HOSTS = env.str("FEEDBACK_SNS_CERT_HOSTS", default=r"^sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$")
+# Reputation guard: a run passing either rate (per cent) after the minimum deliveries pauses the workspace.
+REPUTATION_MIN_DELIVERIES = env.int("REPUTATION_MIN_DELIVERIES", default=200)
+REPUTATION_MAX_HARD_BOUNCE_RATE = env.float("REPUTATION_MAX_HARD_BOUNCE_RATE", default=5.0)
+REPUTATION_MAX_COMPLAINT_RATE = env.float("REPUTATION_MAX_COMPLAINT_RATE", default=0.1)

@@ -1,0 +1,67 @@
+"""The inbound bounce receiver: an SMTP server (aiosmtpd) for the bounce domain.
+
+It accepts `bounces@` and `bounces+<token>@` BOUNCE_DOMAIN and refuses every
+other recipient at RCPT; messages over BOUNCE_MAX_MESSAGE_BYTES are refused
+at DATA (552). An accepted message is put on the huey queue as it is: the
+parsing, the token check and every database write happen in the consumer,
+so the SMTP session costs one Redis push. If the queue is down the sender
+gets a temporary 451 and tries again later, as MTAs do.
+"""
+
+import logging
+import time
+import uuid
+from pathlib import Path
+
+from aiosmtpd.controller import Controller
+from django.conf import settings
+
+from .tasks import receive_bounce
+from .verp import is_bounce_address
+
+log = logging.getLogger(__name__)
+
+
+class BounceHandler:
+    def __init__(self, copy_dir=None):
+        # Development: keep a copy of each bounce for the mail catcher's page.
+        self.copy_dir = Path(copy_dir) if copy_dir else None
+        self.accepted = 0
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if not is_bounce_address(address):
+            return "550 5.1.1 No such recipient here"
+        envelope.rcpt_tos.append(address)
+        return "250 2.1.5 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        raw = envelope.original_content or envelope.content
+        try:
+            for recipient in envelope.rcpt_tos:
+                receive_bounce(recipient, raw)
+        except Exception:  # noqa: BLE001 - any queue failure is a temporary refusal, never a lost bounce
+            log.exception("could not queue a bounce")
+            return "451 4.3.0 Queue unavailable, try again later"
+        self.accepted += 1
+        if self.copy_dir is not None:
+            self._keep_copy(raw)
+        return "250 2.0.0 OK: queued"
+
+    def _keep_copy(self, raw):
+        self.copy_dir.mkdir(parents=True, exist_ok=True)
+        (self.copy_dir / f"{time.time():.6f}-bounce-{uuid.uuid4().hex[:8]}.eml").write_bytes(raw)
+
+
+def start(host=None, port=None, *, max_bytes=None, copy_dir=None):
+    """Start the receiver in a background thread; returns the aiosmtpd Controller (call .stop())."""
+    handler = BounceHandler(copy_dir=copy_dir)
+    controller = Controller(
+        handler,
+        hostname=host or settings.BOUNCE_SERVER_HOST,
+        port=port or settings.BOUNCE_SERVER_PORT,
+        data_size_limit=max_bytes or settings.BOUNCE_MAX_MESSAGE_BYTES,
+        ident="Rassylka bounce receiver",
+        server_hostname=settings.BOUNCE_DOMAIN,
+    )
+    controller.start()
+    return controller

@@ -1,0 +1,91 @@
+"""huey tasks: inbound bounce messages and webhook events, recorded in their workspace's schema.
+
+The bounce receiver and the webhook views only check and enqueue; the parsing
+and every database write happen here, in the consumer.
+"""
+
+import logging
+
+from django.db import connection
+from django_tenants.utils import schema_context
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task, db_task
+
+from shared_apps.deliverability.services import count_dropped
+from tenants.models import Workspace
+
+from . import services
+from .parsing import parse_message
+from .services import Incoming
+from .verp import read_token, token_of
+
+log = logging.getLogger(__name__)
+
+
+@db_task(retries=3, retry_delay=10)
+def receive_bounce(recipient: str, raw: bytes):
+    """One message the bounce receiver accepted: parse it, find its delivery, record its events."""
+    return handle_bounce(recipient, raw)
+
+
+def handle_bounce(recipient: str, raw: bytes) -> services.Recorded | None:
+    parsed = parse_message(raw)
+    if not parsed:
+        count_dropped("not a bounce")
+        return None
+    token = token_of(recipient) or next((p.token for p in parsed if p.token), None)
+    target = read_token(token) if token else None
+    if target is None:
+        count_dropped("forged or missing token" if token else "no token")
+        return None
+    workspace = Workspace.objects.filter(pk=target.workspace_id, is_active=True).first()
+    if workspace is None or workspace.is_public:
+        count_dropped("unknown workspace")
+        return None
+    text = raw.decode("utf-8", "replace").replace("\x00", "")
+    incoming = [
+        Incoming(
+            kind=p.kind,
+            source="smtp",
+            email=p.recipient,
+            delivery_id=target.delivery_id,
+            status_code=p.status_code,
+            diagnostic=p.diagnostic,
+            reporting_mta=p.reporting_mta,
+            occurred_at=p.occurred_at,
+            raw=text,
+        )
+        for p in parsed
+    ]
+    return record_in_workspace(workspace, incoming)
+
+
+@db_task(retries=3, retry_delay=10)
+def receive_webhook_events(workspace_id: int, events: list[dict]):
+    """Events a provider's webhook delivered (checked and normalised by the view)."""
+    workspace = Workspace.objects.filter(pk=workspace_id, is_active=True).first()
+    if workspace is None:
+        count_dropped("unknown workspace")
+        return None
+    return record_in_workspace(workspace, [Incoming.from_dict(e) for e in events])
+
+
+def record_in_workspace(workspace: Workspace, incoming: list[Incoming]) -> services.Recorded:
+    with schema_context(workspace.schema_name):
+        outcome = services.record_events(incoming)
+        if outcome.unmatched:
+            log.info("%s feedback events in %s matched no delivery", outcome.unmatched, workspace.slug)
+        if outcome.run_ids:
+            services.check_reputation(workspace, outcome.run_ids)
+    return outcome
+
+
+@db_periodic_task(crontab(minute="17", hour="3"))
+def purge_raw_feedback():
+    """Daily: raw bounce messages and payloads older than FEEDBACK_RAW_KEEP_DAYS go; their fields stay."""
+    for schema_name in Workspace.objects.exclude(schema_name="public").values_list("schema_name", flat=True):
+        with schema_context(schema_name):
+            purged = services.purge_raw()
+        if purged:
+            log.info("purged %s raw feedback messages in %s", purged, schema_name)
+    connection.set_schema_to_public()
