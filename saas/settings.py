@@ -326,8 +326,10 @@ BOUNCE_MAX_MESSAGE_BYTES = env.int("BOUNCE_MAX_MESSAGE_BYTES", default=1024 * 10
 # Raw bounce messages and webhook payloads are kept this long, then only their parsed fields.
 FEEDBACK_RAW_KEEP_DAYS = env.int("FEEDBACK_RAW_KEEP_DAYS", default=30)
 FEEDBACK_WEBHOOK_MAX_BYTES = env.int("FEEDBACK_WEBHOOK_MAX_BYTES", default=1024 * 1024)
-# Amazon SNS signing certificates are fetched only from hosts matching this regular expression.
-FEEDBACK_SNS_CERT_HOSTS = env.str("FEEDBACK_SNS_CERT_HOSTS", default=r"^sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$")
+# Amazon SNS signing certificates (and subscription confirmations) are fetched only from URLs matching this.
+FEEDBACK_SNS_URL_PATTERN = env.str(
+    "FEEDBACK_SNS_URL_PATTERN", default=r"^https://sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/"
+)
 # Reputation guard: a run passing either rate (per cent) after the minimum deliveries pauses the workspace.
 REPUTATION_MIN_DELIVERIES = env.int("REPUTATION_MIN_DELIVERIES", default=200)
 REPUTATION_MAX_HARD_BOUNCE_RATE = env.float("REPUTATION_MAX_HARD_BOUNCE_RATE", default=5.0)

@@ -10,6 +10,7 @@ urlpatterns = [
     path("", include("shared_apps.accounts.urls")),
     path("blog/", include("shared_apps.blog.urls")),
     path("console/", include("shared_apps.console.urls")),
+    path("hooks/", include("shared_apps.deliverability.urls")),
     path("open/<slug:slug>/", open_workspace, name="open_workspace"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

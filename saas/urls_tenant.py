@@ -9,6 +9,7 @@ urlpatterns = [
     path("", include("tenant_apps.campaigns.urls")),
     path("clients/", include("tenant_apps.audience.urls")),
     path("delivery/", include("tenant_apps.delivery.urls")),
+    path("suppressions/", include("tenant_apps.feedback.urls")),
     path("i18n/setlang/", set_language, name="set_language"),  # also saves the profile's language
     path("i18n/", include("django.conf.urls.i18n")),
     path("handoff/", redeem, name="handoff"),

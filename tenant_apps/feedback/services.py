@@ -7,7 +7,7 @@ once): one query per step for the whole batch, not per event.
 
 import logging
 from collections import defaultdict
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -20,6 +20,7 @@ from django_tenants.utils import schema_context
 from tenant_apps.audience.models import Client
 from tenant_apps.delivery.models import Delivery, Run
 
+from .incoming import Incoming
 from .models import FeedbackEvent, FeedbackSettings, Suppression, SuppressionLift
 
 log = logging.getLogger(__name__)
@@ -28,34 +29,6 @@ HARD, SOFT, COMPLAINT = FeedbackEvent.Kind.HARD, FeedbackEvent.Kind.SOFT, Feedba
 SENT = Delivery.Status.SENT
 BOUNCED, COMPLAINED = "bounced", "complained"
 DELIVERED_STATES = (SENT, BOUNCED, COMPLAINED)
-
-
-@dataclass
-class Incoming:
-    """One bounce or complaint, from any source, before it is recorded."""
-
-    kind: str
-    source: str
-    email: str = ""
-    delivery_id: int | None = None
-    status_code: str = ""
-    diagnostic: str = ""
-    reporting_mta: str = ""
-    occurred_at: datetime | None = None
-    raw: str = ""
-    provider_event_id: str | None = None
-
-    def as_dict(self):
-        data = asdict(self)
-        data["occurred_at"] = self.occurred_at.isoformat() if self.occurred_at else None
-        return data
-
-    @classmethod
-    def from_dict(cls, data):
-        data = dict(data)
-        if data.get("occurred_at"):
-            data["occurred_at"] = datetime.fromisoformat(data["occurred_at"])
-        return cls(**data)
 
 
 @dataclass

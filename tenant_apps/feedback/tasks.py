@@ -5,6 +5,7 @@ and every database write happen here, in the consumer.
 """
 
 import logging
+import urllib.request
 
 from django.db import connection
 from django_tenants.utils import schema_context
@@ -15,8 +16,8 @@ from shared_apps.deliverability.services import count_dropped
 from tenants.models import Workspace
 
 from . import services
+from .incoming import Incoming
 from .parsing import parse_message
-from .services import Incoming
 from .verp import read_token, token_of
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,18 @@ def record_in_workspace(workspace: Workspace, incoming: list[Incoming]) -> servi
         if outcome.run_ids:
             services.check_reputation(workspace, outcome.run_ids)
     return outcome
+
+
+@db_task(retries=3, retry_delay=60)
+def confirm_sns_subscription(url: str):
+    """Visit an SNS SubscribeURL (its host was checked against FEEDBACK_SNS_URL_PATTERN by the webhook)."""
+    from shared_apps.deliverability.providers import sns_url_allowed
+
+    if not sns_url_allowed(url):
+        return
+    with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - only URLs matching the pattern
+        response.read(65536)
+    log.info("confirmed the SNS subscription %s", url.split("?")[0])
 
 
 @db_periodic_task(crontab(minute="17", hour="3"))
