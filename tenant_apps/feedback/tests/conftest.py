@@ -81,8 +81,8 @@ def real_queue():
         def drain(self):
             # Executed in immediate mode: djhuey then keeps the test's connection (and its transaction).
             tasks = []
-            while (task := HUEY.dequeue()) is not None:
-                tasks.append(task)
+            while HUEY.pending_count():  # dequeue() on an empty Redis queue blocks for a second
+                tasks.append(HUEY.dequeue())
             HUEY.immediate = True
             try:
                 return [HUEY.execute(task) for task in tasks]
@@ -107,5 +107,42 @@ def bounce_server(settings, real_queue):
 
 
 def send_to(server, rcpt, raw, mail_from=""):
-    with smtplib.SMTP(server.hostname, server.port, timeout=5) as smtp:
+    with smtplib.SMTP(server.hostname, server.port, local_hostname="localhost", timeout=5) as smtp:
         smtp.sendmail(mail_from, [rcpt], raw)
+
+
+# The engine's fixtures (settings pointing at a test server, mailing factory).
+from tenant_apps.delivery.tests.conftest import (  # noqa: E402,F401
+    _fresh_worker_connection,
+    engine_settings,
+    make_mailing,
+)
+
+
+class EnvelopeRecorder:
+    """aiosmtpd handler keeping (envelope sender, recipient, message bytes) of every message."""
+
+    def __init__(self):
+        self.envelopes = []
+
+    async def handle_DATA(self, server, session, envelope):
+        for rcpt in envelope.rcpt_tos:
+            self.envelopes.append((envelope.mail_from, rcpt, envelope.content))
+        return "250 2.0.0 Ok: queued"
+
+    @property
+    def recipients(self):
+        return [rcpt for _sender, rcpt, _content in self.envelopes]
+
+
+@pytest.fixture
+def provider():
+    """A provider (aiosmtpd over TCP) that records envelope senders too."""
+    from aiosmtpd.controller import Controller
+
+    recorder = EnvelopeRecorder()
+    controller = Controller(recorder, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    recorder.port = controller.port
+    yield recorder
+    controller.stop()

@@ -88,7 +88,7 @@ def test_a_message_that_is_no_bounce_is_dropped_and_counted(bounce_server):
 
 
 def test_other_recipients_are_refused_at_rcpt(bounce_server):
-    with smtplib.SMTP(bounce_server.hostname, bounce_server.port, timeout=5) as smtp:
+    with smtplib.SMTP(bounce_server.hostname, bounce_server.port, local_hostname="localhost", timeout=5) as smtp:
         smtp.ehlo()
         smtp.mail("")
         for rcpt in ("postmaster@bounces.rassylka.test", "someone@example.com", "bounces+x@other.test"):
