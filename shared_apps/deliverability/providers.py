@@ -226,7 +226,9 @@ POSTMARK_BOUNCES = {"HardBounce", "SoftBounce", "BadEmailAddress", "ManuallyDeac
 
 
 def _first_code(text):
-    match = re.search(r"\b([245]\.\d{1,3}\.\d{1,3}|[245]\d\d)\b", str(text or ""))
+    """The enhanced status code in a text (5.1.1), else its SMTP reply code (550)."""
+    text = str(text or "")
+    match = re.search(r"\b([245]\.\d{1,3}\.\d{1,3})\b", text) or re.search(r"\b([245]\d\d)\b", text)
     return match.group(1) if match else ""
 
 

@@ -57,6 +57,8 @@ def provider_hook(request, provider, token):
         result = check_payload(provider, body, request, feedback)
     except providers.WebhookError as error:
         return JsonResponse({"error": str(error)}, status=error.status)
+    except (AttributeError, TypeError, KeyError, ValueError):  # signed, but not shaped as the provider's events
+        return JsonResponse({"error": "unexpected payload"}, status=400)
     if result.subscribe_url:
         confirm_sns_subscription(result.subscribe_url)
     if result.events:
