@@ -9,6 +9,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("", include("shared_apps.accounts.urls")),
     path("blog/", include("shared_apps.blog.urls")),
+    path("console/reputation/", include("shared_apps.deliverability.console_urls")),
     path("console/", include("shared_apps.console.urls")),
     path("hooks/", include("shared_apps.deliverability.urls")),
     path("open/<slug:slug>/", open_workspace, name="open_workspace"),
