@@ -41,7 +41,7 @@ def suppression_lift(request, pk):
     """Owners only: lift one suppression after confirming (GET shows the confirmation)."""
     require_role(request, manage_members=True)
     suppression = get_object_or_404(Suppression.objects.select_related("event"), pk=pk)
-    form = LiftForm(request.POST or None)
+    form = LiftForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         services.lift_suppression(suppression, request.user.email)
         messages.success(request, _("The suppression of %(email)s was lifted.") % {"email": suppression.email})
