@@ -127,3 +127,61 @@ def test_the_same_bounce_twice_records_two_events_and_one_suppression(bounce_ser
     bounce_server.queue.drain()
     assert len(events_in(workspace)) == 2
     assert list(Suppression.objects.values_list("email", flat=True)) == [deliveries[0].email.lower()]
+
+
+# --- a real Postfix bouncing a real message -------------------------------------------------------
+
+
+@pytest.fixture
+def local_postfix(bounce_server):
+    import shutil
+    import tempfile
+
+    from . import postfix
+    from .conftest import free_port
+
+    reason = postfix.available()
+    if reason:
+        pytest.skip(f"no private Postfix here: {reason}")
+    # Not pytest's tmp_path: its parents are private to root, and Postfix's daemons run as `postfix`.
+    root = tempfile.mkdtemp(prefix="rassylka-postfix-")
+    instance = postfix.PrivatePostfix(root, free_port(), "bounces.rassylka.test", bounce_server.port)
+    try:
+        instance.start()
+        yield instance
+    finally:
+        instance.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_local_postfix_bounce_for_an_unknown_user_is_recorded_on_the_delivery(
+    in_workspace, engine_settings, make_mailing, local_postfix, bounce_server
+):
+    """The engine sends through Postfix to a user that does not exist; Postfix's own DSN comes back."""
+    import time
+
+    from tenant_apps.audience.models import Client
+    from tenant_apps.delivery import engine, services
+
+    engine_settings(local_postfix.port)
+    mailing = make_mailing(0)
+    Client.objects.create(email="no-such-user@mail.rassylka.test")
+    (run,) = services.prepare_due_runs(mailing, workspace=in_workspace)
+    engine.process_run(run, in_workspace)
+    deadline = time.monotonic() + 20
+    while not len(bounce_server.queue) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert len(bounce_server.queue) == 1, local_postfix.log()
+    bounce_server.queue.drain()
+    connection.set_tenant(in_workspace)
+    [event] = FeedbackEvent.objects.all()
+    delivery = Delivery.objects.get(run=run)
+    assert (event.delivery_id, event.kind, event.status_code, event.reporting_mta) == (
+        delivery.pk,
+        "hard",
+        "5.1.1",
+        "mx.mail.rassylka.test",
+    )
+    assert 'unknown user: "no-such-user"' in event.diagnostic
+    assert delivery.status == "bounced"
+    assert Suppression.objects.filter(email="no-such-user@mail.rassylka.test").exists()
