@@ -63,3 +63,8 @@ def test_gunicorn_config_loads():
 
     assert namespace["bind"] == "127.0.0.1:8000"
     assert namespace["workers"] >= 1
+
+
+def test_systemd_unit_runs_the_bounce_receiver():
+    unit = (DEPLOY / "systemd" / "rassylka-bounces.service").read_text()
+    assert "manage.py bounce_server" in unit and "EnvironmentFile=/etc/rassylka/env" in unit
