@@ -334,3 +334,5 @@ FEEDBACK_SNS_URL_PATTERN = env.str(
 REPUTATION_MIN_DELIVERIES = env.int("REPUTATION_MIN_DELIVERIES", default=200)
 REPUTATION_MAX_HARD_BOUNCE_RATE = env.float("REPUTATION_MAX_HARD_BOUNCE_RATE", default=5.0)
 REPUTATION_MAX_COMPLAINT_RATE = env.float("REPUTATION_MAX_COMPLAINT_RATE", default=0.1)
+# A run's rates are counted at most this often while its bounces pour in (and once more after the last).
+REPUTATION_CHECK_SECONDS = env.float("REPUTATION_CHECK_SECONDS", default=5.0)

@@ -26,3 +26,5 @@ SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
 MEDIA_ROOT = BASE_DIR / "var" / "test-media"  # noqa: F405
+# The reputation guard counts a run after every recorded batch (its throttle has a test of its own).
+REPUTATION_CHECK_SECONDS = 0

@@ -7,6 +7,8 @@ and every database write happen here, in the consumer.
 import logging
 import urllib.request
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 from django_tenants.utils import schema_context
 from huey import crontab
@@ -76,9 +78,36 @@ def record_in_workspace(workspace: Workspace, incoming: list[Incoming]) -> servi
         outcome = services.record_events(incoming)
         if outcome.unmatched:
             log.info("%s feedback events in %s matched no delivery", outcome.unmatched, workspace.slug)
-        if outcome.run_ids:
-            services.check_reputation(workspace, outcome.run_ids)
+        due_now = [run_id for run_id in outcome.run_ids if reputation_check_due(workspace, run_id)]
+        if due_now:
+            services.check_reputation(workspace, due_now)
     return outcome
+
+
+def reputation_check_due(workspace: Workspace, run_id: int) -> bool:
+    """Whether to check a run's rates now: at most once per REPUTATION_CHECK_SECONDS per run.
+
+    Counting a big run costs a few milliseconds; thousands of bounces a
+    second must not each pay it. A check skipped inside the window is made
+    once at its end (a delayed task), so the last bounce is never left unchecked.
+    """
+    interval = settings.REPUTATION_CHECK_SECONDS
+    if interval <= 0:
+        return True
+    key = f"feedback:reputation:{workspace.pk}:{run_id}"
+    if cache.add(key, 1, interval):
+        return True
+    if cache.add(f"{key}:later", 1, interval):
+        check_run_reputation.schedule((workspace.pk, run_id), delay=interval)
+    return False
+
+
+@db_task()
+def check_run_reputation(workspace_id: int, run_id: int):
+    workspace = Workspace.objects.filter(pk=workspace_id).first()
+    if workspace is not None:
+        with schema_context(workspace.schema_name):
+            services.check_reputation(workspace, [run_id])
 
 
 @db_task(retries=3, retry_delay=60)

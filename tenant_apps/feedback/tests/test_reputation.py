@@ -133,3 +133,21 @@ def test_console_lists_nothing_when_no_workspace_is_paused(manager, public_clien
     public_client.force_login(manager)
     page = public_client.get("/console/reputation/")
     assert page.status_code == 200 and 'data-testid="paused-acme"' not in page.content.decode()
+
+
+def test_checks_are_throttled_per_run_and_the_last_bounce_is_checked_later(owned, sent_run, settings, real_queue):
+    from huey.contrib.djhuey import HUEY
+
+    settings.REPUTATION_CHECK_SECONDS = 60
+    _run, deliveries = sent_run(200, owned)
+    inject(owned, deliveries[:1])  # checked now: fine
+    inject(owned, deliveries[1:20])  # inside the window: not counted now…
+    assert not sending_paused(owned.pk)
+    assert len(real_queue) == 1  # …but one check is queued for the window's end
+    inject(owned, deliveries[20:25])
+    assert len(real_queue) == 1  # and only one
+    later = HUEY.dequeue()
+    assert later.eta is not None  # the consumer holds it back until then
+    HUEY.immediate = True  # run it here, as the consumer will when the delay is over
+    HUEY.execute(later)
+    assert sending_paused(owned.pk)
