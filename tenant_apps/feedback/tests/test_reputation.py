@@ -149,5 +149,5 @@ def test_checks_are_throttled_per_run_and_the_last_bounce_is_checked_later(owned
     later = HUEY.dequeue()
     assert later.eta is not None  # the consumer holds it back until then
     HUEY.immediate = True  # run it here, as the consumer will when the delay is over
-    HUEY.execute(later)
+    HUEY.execute(later, timestamp=later.eta)
     assert sending_paused(owned.pk)
