@@ -20,6 +20,8 @@ from .tasks import receive_bounce
 from .verp import is_bounce_address
 
 log = logging.getLogger(__name__)
+# aiosmtpd logs every SMTP command at INFO: thousands of lines a second under load.
+logging.getLogger("mail.log").setLevel(logging.WARNING)
 
 
 class BounceHandler:

@@ -118,6 +118,8 @@ def _event_row(event, delivery, now):
 
 def _insert_events(fresh, now, outcome):
     rows = [_event_row(event, delivery, now) for event, delivery in fresh]
+    if not any(row.provider_event_id for row in rows):
+        return FeedbackEvent.objects.bulk_create(rows)  # nothing can clash: no savepoint needed
     try:
         with transaction.atomic():
             return FeedbackEvent.objects.bulk_create(rows)
