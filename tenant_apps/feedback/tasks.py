@@ -26,41 +26,66 @@ log = logging.getLogger(__name__)
 
 
 @db_task(retries=3, retry_delay=10)
+def receive_bounces(messages: list[tuple[str, bytes]]):
+    """Messages the bounce receiver accepted, as (envelope recipient, raw bytes): parse, match, record."""
+    return handle_bounces(messages)
+
+
 def receive_bounce(recipient: str, raw: bytes):
-    """One message the bounce receiver accepted: parse it, find its delivery, record its events."""
-    return handle_bounce(recipient, raw)
+    """Queue one message (as the receiver does with a group of them)."""
+    return receive_bounces([(recipient, raw)])
 
 
 def handle_bounce(recipient: str, raw: bytes) -> services.Recorded | None:
+    return handle_bounces([(recipient, raw)]).get("recorded")
+
+
+def handle_bounces(messages: list[tuple[str, bytes]]) -> dict:
+    """Parse each message, find its workspace by its token, and record each workspace's events in one batch."""
+    by_workspace: dict[int, list[Incoming]] = {}
+    for recipient, raw in messages:
+        target, parsed = read_bounce(recipient, raw)
+        if target is None:
+            continue
+        text = raw.decode("utf-8", "replace").replace("\x00", "")
+        by_workspace.setdefault(target.workspace_id, []).extend(
+            Incoming(
+                kind=p.kind,
+                source="smtp",
+                email=p.recipient,
+                delivery_id=target.delivery_id,
+                status_code=p.status_code,
+                diagnostic=p.diagnostic,
+                reporting_mta=p.reporting_mta,
+                occurred_at=p.occurred_at,
+                raw=text,
+            )
+            for p in parsed
+        )
+    workspaces = Workspace.objects.filter(pk__in=list(by_workspace), is_active=True).exclude(schema_name="public")
+    found = {workspace.pk: workspace for workspace in workspaces}
+    outcome = {}
+    for workspace_id, incoming in by_workspace.items():
+        workspace = found.get(workspace_id)
+        if workspace is None:
+            count_dropped("unknown workspace")
+            continue
+        outcome["recorded"] = record_in_workspace(workspace, incoming)
+    return outcome
+
+
+def read_bounce(recipient: str, raw: bytes):
+    """(VerpTarget, parsed events), or (None, []) when the message is dropped (and counted)."""
     parsed = parse_message(raw)
     if not parsed:
         count_dropped("not a bounce")
-        return None
+        return None, []
     token = token_of(recipient) or next((p.token for p in parsed if p.token), None)
     target = read_token(token) if token else None
     if target is None:
         count_dropped("forged or missing token" if token else "no token")
-        return None
-    workspace = Workspace.objects.filter(pk=target.workspace_id, is_active=True).first()
-    if workspace is None or workspace.is_public:
-        count_dropped("unknown workspace")
-        return None
-    text = raw.decode("utf-8", "replace").replace("\x00", "")
-    incoming = [
-        Incoming(
-            kind=p.kind,
-            source="smtp",
-            email=p.recipient,
-            delivery_id=target.delivery_id,
-            status_code=p.status_code,
-            diagnostic=p.diagnostic,
-            reporting_mta=p.reporting_mta,
-            occurred_at=p.occurred_at,
-            raw=text,
-        )
-        for p in parsed
-    ]
-    return record_in_workspace(workspace, incoming)
+        return None, []
+    return target, parsed
 
 
 @db_task(retries=3, retry_delay=10)

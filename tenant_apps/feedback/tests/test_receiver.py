@@ -185,3 +185,46 @@ def test_local_postfix_bounce_for_an_unknown_user_is_recorded_on_the_delivery(
     assert 'unknown user: "no-such-user"' in event.diagnostic
     assert delivery.status == "bounced"
     assert Suppression.objects.filter(email="no-such-user@mail.rassylka.test").exists()
+
+
+def test_many_sessions_at_once_are_all_queued_and_recorded(bounce_server, sent_run, workspace):
+    import threading
+
+    _run, deliveries = sent_run(40, workspace)
+
+    def session(chunk):
+        with smtplib.SMTP(bounce_server.hostname, bounce_server.port, local_hostname="localhost", timeout=5) as smtp:
+            for delivery in chunk:
+                address = return_path(workspace.pk, delivery.pk)
+                smtp.sendmail("", [address], sample("gmail_dsn.eml", return_path=address, recipient=delivery.email))
+
+    threads = [threading.Thread(target=session, args=(deliveries[i::4],)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert bounce_server.handler.accepted == 40
+    assert 1 <= len(bounce_server.queue) <= 40  # messages arriving together share a task
+    bounce_server.queue.drain()
+    assert sorted(e.delivery_id for e in events_in(workspace)) == sorted(d.pk for d in deliveries)
+
+
+def test_one_task_with_several_workspaces_and_a_forgery_records_each_in_its_own_schema(
+    sent_run, workspace, other_workspace, settings
+):
+    from tenant_apps.feedback.tasks import handle_bounces
+
+    settings.BOUNCE_DOMAIN = "bounces.rassylka.test"
+    _run_b, (b,) = sent_run(1, other_workspace, prefix="b")
+    _run_a, (a,) = sent_run(1, workspace, prefix="a")
+    messages = []
+    for ws, delivery in ((workspace, a), (other_workspace, b)):
+        address = return_path(ws.pk, delivery.pk)
+        messages.append((address, sample("exim_plain.eml", return_path=address, recipient=delivery.email)))
+    forged = messages[0][0].replace("@", "x@")
+    messages.append((forged, messages[0][1].replace(b"bounces+", b"nobody+")))
+    handle_bounces(messages)
+    assert [e.delivery_id for e in events_in(workspace)] == [a.pk]
+    assert [e.delivery_id for e in events_in(other_workspace)] == [b.pk]
+    connection.set_schema_to_public()
+    assert DroppedFeedback.objects.get(reason="forged or missing token").count == 1
