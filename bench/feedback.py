@@ -75,7 +75,7 @@ def wait(condition, timeout, step=0.05):
 
 
 def make_run(n, prefix):
-    """A done run with n sent deliveries; returns [(delivery id, email)]."""
+    """A done run with n sent deliveries to n new clients; returns [(delivery id, email)]."""
     now = timezone.now()
     message = Message.objects.create(subject="Bench", body_text="Hello")
     mailing = Mailing.objects.create(
@@ -88,11 +88,20 @@ def make_run(n, prefix):
     with connection.cursor() as cursor:
         cursor.execute(
             """
-            INSERT INTO delivery_delivery (run_id, email, status, attempt_count, claimed_by, last_response, finished_at)
-            SELECT %s, %s || g || '@bench.example', 'sent', 1, '', '', now() FROM generate_series(1, %s) g
+            INSERT INTO audience_client (email, full_name, comment, is_subscribed, created, updated)
+            SELECT %s || g || '@bench.example', '', '', true, now(), now() FROM generate_series(1, %s) g
+            """,
+            [prefix, n],
+        )
+        cursor.execute(
+            """
+            INSERT INTO delivery_delivery
+                (run_id, client_id, email, status, attempt_count, claimed_by, last_response, finished_at)
+            SELECT %s, c.id, c.email, 'sent', 1, '', '', now() FROM audience_client c
+            WHERE c.email LIKE %s
             RETURNING id, email
             """,
-            [run.pk, prefix, n],
+            [run.pk, f"{prefix}%@bench.example"],
         )
         return cursor.fetchall()
 

@@ -61,15 +61,7 @@ def _match_deliveries(incoming, outcome):
     """Pair each event with its delivery: by the VERP delivery id, else the latest sent one to its email."""
     by_id = Delivery.objects.in_bulk([e.delivery_id for e in incoming if e.delivery_id])
     emails = {e.email.lower() for e in incoming if not e.delivery_id and e.email}
-    by_email = {}
-    if emails:
-        latest = (
-            Delivery.objects.annotate(lower_email=Lower("email"))
-            .filter(lower_email__in=emails, status__in=DELIVERED_STATES)
-            .order_by("lower_email", "-finished_at", "-id")
-            .distinct("lower_email")
-        )
-        by_email = {d.lower_email: d for d in latest}
+    by_email = _latest_deliveries_to(emails) if emails else {}
     matched = []
     for event in incoming:
         delivery = by_id.get(event.delivery_id) if event.delivery_id else by_email.get(event.email.lower())
@@ -80,6 +72,23 @@ def _match_deliveries(incoming, outcome):
             event.email = delivery.email  # what we sent to, not what a forwarder rewrote it to
         matched.append((event, delivery))
     return matched
+
+
+def _latest_deliveries_to(emails):
+    """{lower email: the latest delivered Delivery} through the client (indexed by lower(email))."""
+    clients = dict(
+        Client.objects.annotate(lower_email=Lower("email"))
+        .filter(lower_email__in=emails)
+        .values_list("id", "lower_email")
+    )
+    if not clients:
+        return {}
+    latest = (
+        Delivery.objects.filter(client_id__in=list(clients), status__in=DELIVERED_STATES)
+        .order_by("client_id", "-finished_at", "-id")
+        .distinct("client_id")
+    )
+    return {clients[d.client_id]: d for d in latest}
 
 
 def _drop_known_provider_events(matched, outcome):
