@@ -191,10 +191,16 @@ def _original_headers(message):
 
 
 def _token_in_original(message):
-    original = _original_headers(message)
-    if original is None:
-        return None
-    return find_token(original.get("Return-Path", "")) or find_token(str(original.get("Sender", "")))
+    """The token in the reported message's headers (read as text: no second parse of them)."""
+    for part in message.walk():
+        kind = part.get_content_type()
+        if kind == "text/rfc822-headers":
+            return find_token((part.get_payload(decode=True) or b"").decode("latin-1"))
+        if kind == "message/rfc822":
+            payload = part.get_payload()
+            original = payload[0] if isinstance(payload, list) and payload else None
+            return find_token(str(original.get("Return-Path", ""))) if original is not None else None
+    return None
 
 
 def _kind(status):

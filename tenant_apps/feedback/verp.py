@@ -10,6 +10,7 @@ damaged token fails the MAC and is dropped by the receiver, never acted on.
 """
 
 import base64
+import functools
 import hashlib
 import hmac
 import re
@@ -96,8 +97,12 @@ def is_bounce_address(address):
     return local.lower() == PREFIX or local.lower().startswith(PREFIX + "+")
 
 
+@functools.lru_cache(maxsize=8)
+def _token_pattern(domain):
+    return re.compile(rf"{PREFIX}\+([0-9a-zA-Z-]{{1,60}})@{re.escape(domain)}", re.IGNORECASE)
+
+
 def find_token(text):
     """The first VERP token in any text (the Return-Path of a message quoted in a complaint)."""
-    domain = re.escape(settings.BOUNCE_DOMAIN)
-    match = re.search(rf"{PREFIX}\+([0-9a-zA-Z-]{{1,60}})@{domain}", text or "", re.IGNORECASE)
+    match = _token_pattern(settings.BOUNCE_DOMAIN).search(text or "")
     return match.group(1) if match else None
