@@ -143,10 +143,13 @@ def consume(schema, expected, timeout):
         elapsed = time.monotonic() - started
         status = Path(f"/proc/{consumer.pid}/status").read_text()
         peak = int(next(line for line in status.splitlines() if line.startswith("VmHWM")).split()[1]) / 1024
+        # user + system CPU seconds of the consumer (start-up included): steadier than wall time on a shared machine
+        fields = Path(f"/proc/{consumer.pid}/stat").read_text().rpartition(")")[2].split()
+        cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     finally:
         consumer.send_signal(signal.SIGINT)
         consumer.wait(30)
-    return elapsed, peak
+    return elapsed, peak, cpu
 
 
 def bench_dsns(workspace, n, connections):
@@ -172,8 +175,11 @@ def bench_dsns(workspace, n, connections):
         f"DSNs into the queue:     {n / queued:8.0f} /s  ({n} in {queued:.1f} s, {connections} SMTP sessions, "
         f"{tasks} tasks)"
     )
-    recorded, peak = consume(workspace.schema_name, n, 900)
-    print(f"DSNs recorded:           {n / recorded:8.0f} /s  ({n} in {recorded:.1f} s), consumer peak {peak:.0f} MB")
+    recorded, peak, cpu = consume(workspace.schema_name, n, 900)
+    print(
+        f"DSNs recorded:           {n / recorded:8.0f} /s  ({n} in {recorded:.1f} s), "
+        f"consumer CPU {1000 * cpu / n:.2f} ms/event, peak {peak:.0f} MB"
+    )
 
 
 def bench_webhooks(workspace, n, batch):
@@ -210,8 +216,11 @@ def bench_webhooks(workspace, n, batch):
     print(f"webhook events queued:   {n / posted:8.0f} /s  ({len(bodies)} signed requests of {batch} events)")
     with schema_context(workspace.schema_name):
         before = FeedbackEvent.objects.count()
-    recorded, peak = consume(workspace.schema_name, before + n, 900)
-    print(f"webhook events recorded: {n / recorded:8.0f} /s  ({n} in {recorded:.1f} s), consumer peak {peak:.0f} MB")
+    recorded, peak, cpu = consume(workspace.schema_name, before + n, 900)
+    print(
+        f"webhook events recorded: {n / recorded:8.0f} /s  ({n} in {recorded:.1f} s), "
+        f"consumer CPU {1000 * cpu / n:.2f} ms/event, peak {peak:.0f} MB"
+    )
 
 
 def main():
@@ -227,9 +236,11 @@ def main():
     slug = f"bench-fb-{uuid.uuid4().hex[:6]}"
     workspace = create_workspace(name=slug, slug=slug)
     print(f"N = {args.n}, workspace {slug}, load average {os.getloadavg()[0]:.1f}")
+    started = time.monotonic()
     try:
         bench_dsns(workspace, args.n, args.connections)
         bench_webhooks(workspace, args.n, args.batch)
+        print(f"load average at the end {os.getloadavg()[0]:.1f}, {time.monotonic() - started:.0f} s in all")
     finally:
         HUEY.flush()
         connection.set_schema_to_public()
