@@ -58,8 +58,14 @@ def sending_paused(workspace_id: int) -> bool:
 
 
 def pause_for_reputation(workspace: Workspace, figures: dict, now: datetime | None = None) -> bool:
-    """Pause the workspace's sending and tell its owner; False when it was already paused."""
-    feedback_of(workspace)
+    """Pause the workspace's sending and tell its owner; False when it was already paused.
+
+    A run a manager released it from does not pause it again (its late
+    bounces keep coming after the release); another run does.
+    """
+    row = feedback_of(workspace)
+    if row.released_at and row.pause_figures.get("run") == figures.get("run"):
+        return False
     paused = WorkspaceFeedback.objects.filter(workspace=workspace, paused_at__isnull=True).update(
         paused_at=now or timezone.now(), pause_figures=figures, released_at=None, released_by=None
     )

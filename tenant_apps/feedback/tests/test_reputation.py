@@ -151,3 +151,16 @@ def test_checks_are_throttled_per_run_and_the_last_bounce_is_checked_later(owned
     HUEY.immediate = True  # run it here, as the consumer will when the delay is over
     HUEY.execute(later, timestamp=later.eta)
     assert sending_paused(owned.pk)
+
+
+def test_late_bounces_of_a_released_run_do_not_pause_again_but_another_run_does(owned, sent_run, manager):
+    from shared_apps.deliverability.services import release_pause
+
+    _run, deliveries = sent_run(200, owned)
+    inject(owned, deliveries[:20])
+    release_pause(owned, manager)
+    inject(owned, deliveries[20:40])
+    assert not sending_paused(owned.pk)
+    _other_run, others = sent_run(200, owned)
+    inject(owned, others[:20])
+    assert sending_paused(owned.pk)
