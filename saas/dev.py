@@ -27,6 +27,7 @@ VAR = ROOT / "var"
 PORT = int(os.environ.get("PORT", "8000"))
 BIND_ADDRESS = os.environ.get("BIND_ADDRESS", "127.0.0.1")
 MAIL_PORT = int(os.environ.get("MAIL_CATCHER_PORT", "1025"))
+BOUNCE_PORT = int(os.environ.get("BOUNCE_SERVER_PORT", "2525"))
 
 
 def say(text):
@@ -109,7 +110,8 @@ def main():
         os.environ["EMAIL_URL"] = f"smtp://127.0.0.1:{MAIL_PORT}"
         os.environ["MAIL_CATCHER_DIR"] = str(mail_dir)
         say(f"Starting the mail catcher on 127.0.0.1:{MAIL_PORT}")
-        children.append(spawn("-m", "saas.mailcatcher", "--port", str(MAIL_PORT), "--dir", str(mail_dir)))
+        catcher = ["-m", "saas.mailcatcher", "--port", str(MAIL_PORT), "--dir", str(mail_dir)]
+        children.append(spawn(*catcher, "--bounce-to", f"127.0.0.1:{BOUNCE_PORT}"))
     try:
         if shutil.which("msgfmt"):
             manage("compilemessages", "--ignore=.venv", "--ignore=var", "-v0")
@@ -120,6 +122,10 @@ def main():
         say(f"Serving on {site_url(PORT)}/, listening on {address} (Ctrl-C stops everything)")
         children.append(spawn("manage.py", "runserver", address))
         children.append(spawn("manage.py", "run_huey"))
+        if port_is_free(BOUNCE_PORT):  # bounces and complaints (the mail catcher plays a bouncing provider)
+            children.append(spawn("manage.py", "bounce_server", "--port", str(BOUNCE_PORT)))
+        else:
+            say(f"Port {BOUNCE_PORT} is busy: no bounce receiver (set BOUNCE_SERVER_PORT)")
         while all(child.poll() is None for child in children):
             time.sleep(0.5)
         say("A process stopped; stopping the rest")

@@ -54,6 +54,7 @@ SHARED_APPS = [
     "shared_apps.landing",
     "shared_apps.blog",
     "shared_apps.console",
+    "shared_apps.deliverability",
 ]
 
 TENANT_APPS = [
@@ -62,6 +63,7 @@ TENANT_APPS = [
     "tenant_apps.delivery",
     "tenant_apps.engagement",
     "tenant_apps.senders",
+    "tenant_apps.feedback",
 ]
 
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
@@ -364,3 +366,23 @@ SENDERS_PLATFORM_RATE_PER_HOUR = env.int("SENDERS_PLATFORM_RATE_PER_HOUR", defau
 # Platform default quotas per workspace, 0 = unlimited (managers change them per workspace in the console).
 QUOTA_MESSAGES_PER_MONTH = env.int("QUOTA_MESSAGES_PER_MONTH", default=0)
 QUOTA_CLIENTS_MAX = env.int("QUOTA_CLIENTS_MAX", default=0)
+
+# --- deliverability feedback (issue 11: bounces, complaints, suppression, reputation) ---
+# Return paths are bounces+<token>@BOUNCE_DOMAIN; its MX (or Postfix's transport map) leads to bounce_server.
+BOUNCE_DOMAIN = env.str("BOUNCE_DOMAIN", default=f"bounces.{BASE_DOMAIN}")
+BOUNCE_SERVER_HOST = env.str("BOUNCE_SERVER_HOST", default="127.0.0.1")
+BOUNCE_SERVER_PORT = env.int("BOUNCE_SERVER_PORT", default=2525)
+BOUNCE_MAX_MESSAGE_BYTES = env.int("BOUNCE_MAX_MESSAGE_BYTES", default=1024 * 1024)
+# Raw bounce messages and webhook payloads are kept this long, then only their parsed fields.
+FEEDBACK_RAW_KEEP_DAYS = env.int("FEEDBACK_RAW_KEEP_DAYS", default=30)
+FEEDBACK_WEBHOOK_MAX_BYTES = env.int("FEEDBACK_WEBHOOK_MAX_BYTES", default=1024 * 1024)
+# Amazon SNS signing certificates (and subscription confirmations) are fetched only from URLs matching this.
+FEEDBACK_SNS_URL_PATTERN = env.str(
+    "FEEDBACK_SNS_URL_PATTERN", default=r"^https://sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/"
+)
+# Reputation guard: a run passing either rate (per cent) after the minimum deliveries pauses the workspace.
+REPUTATION_MIN_DELIVERIES = env.int("REPUTATION_MIN_DELIVERIES", default=200)
+REPUTATION_MAX_HARD_BOUNCE_RATE = env.float("REPUTATION_MAX_HARD_BOUNCE_RATE", default=5.0)
+REPUTATION_MAX_COMPLAINT_RATE = env.float("REPUTATION_MAX_COMPLAINT_RATE", default=0.1)
+# A run's rates are counted at most this often while its bounces pour in (and once more after the last).
+REPUTATION_CHECK_SECONDS = env.float("REPUTATION_CHECK_SECONDS", default=5.0)

@@ -30,3 +30,5 @@ STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticF
 MEDIA_ROOT = BASE_DIR / "var" / "test-media"  # noqa: F405
 # Tracking hits and links go to the cache's Redis database in tests: each test starts with it flushed.
 TRACKING_REDIS_URL = os.environ["REDIS_URL"]
+# The reputation guard counts a run after every recorded batch (its throttle has a test of its own).
+REPUTATION_CHECK_SECONDS = 0

@@ -99,3 +99,8 @@ def test_bin_healthcheck_exits_0_when_healthy_and_1_when_not(live_site):
 
     assert healthy.returncode == 0 and '"status": "ok"' in healthy.stdout
     assert unreachable.returncode == 1 and "no answer" in unreachable.stderr
+
+
+def test_systemd_unit_runs_the_bounce_receiver():
+    unit = (DEPLOY / "systemd" / "rassylka-bounces.service").read_text()
+    assert "manage.py bounce_server" in unit and "EnvironmentFile=/etc/rassylka/env" in unit

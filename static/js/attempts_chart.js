@@ -21,6 +21,8 @@
       datasets: [
         {label: canvas.dataset.labelSuccess, data: series.success, backgroundColor: "#198754"},
         {label: canvas.dataset.labelFailure, data: series.failure, backgroundColor: "#dc3545"},
+        {label: canvas.dataset.labelBounced, data: series.bounced, backgroundColor: "#ffc107", stack: "feedback"},
+        {label: canvas.dataset.labelComplained, data: series.complained, backgroundColor: "#6f42c1", stack: "feedback"},
       ].concat(hitDatasets()),
     },
     options: {

@@ -59,6 +59,8 @@ def dashboard_counts():
         "subscribed_clients": clients["subscribed"],
         "sent": sent["sent"],
         "failed": sent["failed"],
+        "bounced": sent["bounced"],
+        "complained": sent["complained"],
         "report_days": REPORT_DAYS,
     }
 

@@ -15,7 +15,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from tenant_apps.delivery.reports import latest_run
+from tenant_apps.delivery.reports import latest_run, mailing_counts
 from tenant_apps.engagement import reports as engagement_reports
 from tenants.access import require_role
 
@@ -38,7 +38,10 @@ def dashboard_chart(counts):
             "labels": [str(label) for _value, label in Mailing.Status.choices],
             "values": [by_status[value] for value in Mailing.Status.values],
         },
-        "deliveries": {"labels": [_("Sent"), _("Failed")], "values": [counts["sent"], counts["failed"]]},
+        "deliveries": {
+            "labels": [_("Sent"), _("Failed"), _("Bounced"), _("Complaints")],
+            "values": [counts["sent"], counts["failed"], counts["bounced"], counts["complained"]],
+        },
     }
 
 
@@ -204,6 +207,7 @@ def mailing_detail(request, pk):
         "chosen_clients": mailing.clients.order_by("email")[:50],
         "chosen_count": mailing.clients.count(),
         "latest_run": latest_run(mailing),
+        "delivery_counts": mailing_counts([mailing.pk]).get(mailing.pk),
         "time_zone": request.tenant.time_zone,
         "can_edit": role.can_edit,
         "platform_from": settings.DELIVERY_FROM_EMAIL,

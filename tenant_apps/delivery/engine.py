@@ -27,12 +27,13 @@ from django.utils import timezone
 
 from tenant_apps.campaigns.rendering import CompiledMessage
 from tenant_apps.engagement.tracking import RunTracking
+from tenant_apps.feedback.engine_hooks import NOT_SUPPRESSED_SQL, ReturnPaths, sending_paused
 from tenant_apps.senders import quotas, sending
 from tenant_apps.senders.ratelimit import is_throttling
 
 from . import pausing
 from .breaker import CircuitBreaker
-from .compose import build_message, envelope_address, format_from
+from .compose import build_message, format_from
 from .heartbeat import ClaimHeartbeat
 from .journal import SentJournal
 from .models import Attempt, Delivery, Run
@@ -134,7 +135,7 @@ def create_deliveries(run, mailing):
             (run_id, client_id, email, status, attempt_count, next_attempt_at, claimed_by, last_response)
         SELECT %(run)s, c.id, c.email, 'pending', 0, %(now)s, '', ''
         FROM audience_client c
-        WHERE c.is_subscribed {audience}
+        WHERE c.is_subscribed AND {NOT_SUPPRESSED_SQL} {audience}
         ON CONFLICT (run_id, client_id) DO NOTHING
     """  # noqa: S608 - only table names are interpolated
     with connection.cursor() as cursor:
@@ -162,12 +163,16 @@ WITH picked AS (
     RETURNING d.id, d.client_id, d.email, d.attempt_count, picked.was
 )
 SELECT claimed.id, claimed.client_id, claimed.email, claimed.attempt_count, claimed.was = 'sending',
-       c.full_name, COALESCE(c.is_subscribed, FALSE)
+       c.full_name, COALESCE(c.is_subscribed, FALSE) AND {not_suppressed}
 FROM claimed LEFT JOIN audience_client c ON c.id = claimed.client_id
 ORDER BY claimed.id
 """
-CLAIM_PENDING_SQL = CLAIM_SQL.format(where="status = 'pending' AND next_attempt_at <= %(now)s")
-CLAIM_STALE_SQL = CLAIM_SQL.format(where="status = 'sending' AND claimed_at < %(stale)s")
+CLAIM_PENDING_SQL = CLAIM_SQL.format(
+    where="status = 'pending' AND next_attempt_at <= %(now)s", not_suppressed=NOT_SUPPRESSED_SQL
+)
+CLAIM_STALE_SQL = CLAIM_SQL.format(
+    where="status = 'sending' AND claimed_at < %(stale)s", not_suppressed=NOT_SUPPRESSED_SQL
+)
 
 
 @dataclass(slots=True)
@@ -345,7 +350,7 @@ class RunContext:
         self.template = CompiledMessage(message.subject, self.tracking.text, self.tracking.html)
         self.links = UnsubscribeLinks(self.host, self.schema)
         self.from_header = format_from(self.identity.from_email)
-        self.envelope_from = envelope_address(self.identity.from_email)
+        self.return_paths = ReturnPaths(workspace.pk)  # VERP: each message's envelope sender names its delivery
         self.msgid_domain = settings.BASE_DOMAIN
 
     def message_for(self, claimed):
@@ -441,10 +446,12 @@ def send_batch(ctx, batch, *, sender, breaker, journal, me, probe, summary, on_p
             stamp, code, response = recovered[claimed.id]
             at = datetime.fromtimestamp(stamp, tz=UTC)
             results.append(result_for(claimed, Outcome(SENT, code, response), at, deadline))
-        elif not claimed.subscribed:  # unsubscribed (or deleted) since the run was created
+        elif not claimed.subscribed:  # unsubscribed, suppressed (or deleted) since the run was created
             results.append(Result(claimed.id, SKIPPED, finished_at=now, response="unsubscribed"))
         else:
-            outcome = sender.send(ctx.envelope_from, claimed.email, ctx.message_for(claimed), deadline=stop_at)
+            outcome = sender.send(
+                ctx.return_paths.address(claimed.id), claimed.email, ctx.message_for(claimed), deadline=stop_at
+            )
             at = timezone.now()
             if outcome.interrupted:  # our time limit cut it short: nothing learnt about the provider
                 results.append(uncounted_result(claimed, outcome, at))
@@ -589,6 +596,9 @@ def work_run(run, ctx, progress, *, sender, me, breaker, journal, stop_at, on_pr
         now = timezone.now()
         if run.deadline <= now:
             expire_run(run, now)
+        if sending_paused(workspace.pk):  # the reputation guard stopped this workspace
+            progress.state = "paused"
+            return progress
         permit = breaker.permit()
         if not permit.allowed:
             progress.state, progress.wake_at = "waiting", now + timedelta(seconds=permit.wait)

@@ -45,7 +45,8 @@ class Delivery(models.Model):
 
     pending → sending (claimed by a worker) → sent | failed;
     sending → pending again on a temporary failure (with next_attempt_at);
-    pending → skipped when the client unsubscribed or the run was cancelled.
+    pending → skipped when the client unsubscribed or the run was cancelled;
+    sent → bounced | complained when a bounce or a complaint comes back.
     A claim older than the claim timeout is taken back (a worker died).
     """
 
@@ -55,6 +56,9 @@ class Delivery(models.Model):
         SENT = "sent", pgettext_lazy("delivery status", "sent")
         FAILED = "failed", pgettext_lazy("delivery status", "failed")
         SKIPPED = "skipped", pgettext_lazy("delivery status", "skipped")
+        # After sent, from deliverability feedback (tenant_apps.feedback).
+        BOUNCED = "bounced", pgettext_lazy("delivery status", "bounced")
+        COMPLAINED = "complained", pgettext_lazy("delivery status", "complained")
 
     run = models.ForeignKey(Run, verbose_name=_("run"), on_delete=models.CASCADE, related_name="deliveries")
     client = models.ForeignKey(

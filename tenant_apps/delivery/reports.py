@@ -39,13 +39,17 @@ RECENT_PERIOD = "2d"
 CHART_CACHE_SECONDS = 60
 
 PENDING_STATES = (Delivery.Status.PENDING, Delivery.Status.SENDING)
+# A bounced or complained-about delivery was sent first: "sent" counts them too.
+SENT_STATES = (Delivery.Status.SENT, Delivery.Status.BOUNCED, Delivery.Status.COMPLAINED)
 
 
 def delivery_totals(since):
-    """{"sent": n, "failed": n}: deliveries that reached that state since `since`."""
+    """{"sent", "failed", "bounced", "complained"}: deliveries that reached that state since `since`."""
     return Delivery.objects.filter(finished_at__gte=since).aggregate(
-        sent=Count("id", filter=Q(status=Delivery.Status.SENT)),
+        sent=Count("id", filter=Q(status__in=SENT_STATES)),
         failed=Count("id", filter=Q(status=Delivery.Status.FAILED)),
+        bounced=Count("id", filter=Q(status=Delivery.Status.BOUNCED)),
+        complained=Count("id", filter=Q(status=Delivery.Status.COMPLAINED)),
     )
 
 
@@ -53,31 +57,37 @@ def _status_counts(prefix):
     """Count() expressions for each reported state, over the deliveries reached by `prefix`."""
     status, ident = f"{prefix}status", f"{prefix}id"
     return {
-        "sent": Count(ident, filter=Q(**{status: Delivery.Status.SENT})),
+        "sent": Count(ident, filter=Q(**{f"{status}__in": SENT_STATES})),
         "failed": Count(ident, filter=Q(**{status: Delivery.Status.FAILED})),
         "pending": Count(ident, filter=Q(**{f"{status}__in": PENDING_STATES})),
         "skipped": Count(ident, filter=Q(**{status: Delivery.Status.SKIPPED})),
+        "bounced": Count(ident, filter=Q(**{status: Delivery.Status.BOUNCED})),
+        "complained": Count(ident, filter=Q(**{status: Delivery.Status.COMPLAINED})),
     }
 
 
 def workspace_totals(now=None):
-    """{"recent": {...}, "all": {...}}: sent, failed, pending, skipped deliveries.
+    """{"recent": {...}, "all": {...}}: sent, failed, pending, skipped, bounced, complained deliveries.
 
     "recent" is the last RECENT_DAYS days: sent and failed by when they
     finished, pending and skipped by when their run was scheduled. One query.
     """
     since = (now or timezone.now()) - timedelta(days=RECENT_DAYS)
     row = Delivery.objects.aggregate(
-        sent=Count("id", filter=Q(status=Delivery.Status.SENT)),
+        sent=Count("id", filter=Q(status__in=SENT_STATES)),
         failed=Count("id", filter=Q(status=Delivery.Status.FAILED)),
         pending=Count("id", filter=Q(status__in=PENDING_STATES)),
         skipped=Count("id", filter=Q(status=Delivery.Status.SKIPPED)),
-        recent_sent=Count("id", filter=Q(status=Delivery.Status.SENT, finished_at__gte=since)),
+        bounced=Count("id", filter=Q(status=Delivery.Status.BOUNCED)),
+        complained=Count("id", filter=Q(status=Delivery.Status.COMPLAINED)),
+        recent_sent=Count("id", filter=Q(status__in=SENT_STATES, finished_at__gte=since)),
         recent_failed=Count("id", filter=Q(status=Delivery.Status.FAILED, finished_at__gte=since)),
         recent_pending=Count("id", filter=Q(status__in=PENDING_STATES, run__scheduled_for__gte=since)),
         recent_skipped=Count("id", filter=Q(status=Delivery.Status.SKIPPED, run__scheduled_for__gte=since)),
+        recent_bounced=Count("id", filter=Q(status=Delivery.Status.BOUNCED, finished_at__gte=since)),
+        recent_complained=Count("id", filter=Q(status=Delivery.Status.COMPLAINED, finished_at__gte=since)),
     )
-    states = ("sent", "failed", "pending", "skipped")
+    states = ("sent", "failed", "pending", "skipped", "bounced", "complained")
     return {
         "all": {state: row[state] for state in states},
         "recent": {state: row[f"recent_{state}"] for state in states},
@@ -177,15 +187,38 @@ def attempt_series(since, mailing=None, bucket="day", *, until=None, tz=None):
         .order_by("bucket")
     )
     counted = {row["bucket"]: row for row in rows}
+    feedback = feedback_buckets(since, until, bucket, tz, mailing)
     starts = _bucket_starts(since, until, bucket, tz)
     label_format = chart_label_format(bucket)
     empty = {"success": 0, "failure": 0}
+    no_feedback = {"bounced": 0, "complained": 0}
     return {
         "buckets": [start.isoformat() for start in starts],
         "labels": [date_format(start, label_format) for start in starts],
         "success": [counted.get(start, empty)["success"] for start in starts],
         "failure": [counted.get(start, empty)["failure"] for start in starts],
+        "bounced": [feedback.get(start, no_feedback)["bounced"] for start in starts],
+        "complained": [feedback.get(start, no_feedback)["complained"] for start in starts],
     }
+
+
+def feedback_buckets(since, until, bucket, tz, mailing=None):
+    """{bucket start: {"bounced": n, "complained": n}}: bounces and complaints received per bucket."""
+    from tenant_apps.feedback.models import FeedbackEvent
+
+    events = FeedbackEvent.objects.filter(received_at__gte=since, received_at__lte=until)
+    if mailing is not None:
+        events = events.filter(delivery__run__mailing=mailing)
+    rows = (
+        events.annotate(bucket=Trunc("received_at", bucket, tzinfo=tz))
+        .values("bucket")
+        .annotate(
+            bounced=Count("id", filter=~Q(kind=FeedbackEvent.Kind.COMPLAINT)),
+            complained=Count("id", filter=Q(kind=FeedbackEvent.Kind.COMPLAINT)),
+        )
+        .order_by("bucket")
+    )
+    return {row["bucket"]: row for row in rows}
 
 
 def chart_series(period=DEFAULT_PERIOD, mailing=None, tz=None):

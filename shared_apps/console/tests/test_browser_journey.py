@@ -7,6 +7,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 from django_tenants.utils import schema_context
+from playwright.sync_api import expect
 
 from saas.tests.test_browser_smoke import signed_in_cookie
 
@@ -53,7 +54,7 @@ def test_manager_disables_a_mailing_and_blocks_a_user(live_site, page, browser, 
     page.context.add_cookies([signed_in_cookie(manager, "localhost")])
     page.goto(live_site.url("/"))
     page.get_by_test_id("nav-console").click()
-    assert page.get_by_test_id("workspace-journeys").is_visible()
+    expect(page.get_by_test_id("workspace-journeys")).to_be_visible()  # waits for the navigation
 
     page.get_by_role("link", name="Рассылки").first.click()
     page.get_by_label("Название содержит").fill(mailing.name)

@@ -70,7 +70,7 @@ def test_dashboard_chart_carries_the_same_numbers(editor_client, make_mailing):
     assert "chartjs-4.5.1/chart.umd.min.js" in page
     chart = json.loads(re.search(r'<script id="dashboard-chart-data"[^>]*>(.*?)</script>', page).group(1))
     counts = response.context["counts"]
-    assert chart["deliveries"]["values"] == [2, 1]
+    assert chart["deliveries"]["values"] == [2, 1, 0, 0]  # sent, failed, bounced, complaints
     assert chart["statuses"]["values"] == [counts["mailings_by_status"][s] for s in ("created", "running", "completed")]
     assert sum(chart["statuses"]["values"]) == counts["mailings"]
 

@@ -342,8 +342,8 @@ def test_workspace_totals_split_the_last_thirty_days_from_all_time(in_workspace)
 
     totals = reports.workspace_totals()
 
-    assert totals["recent"] == {"sent": 3, "failed": 1, "pending": 1, "skipped": 0}
-    assert totals["all"] == {"sent": 5, "failed": 2, "pending": 2, "skipped": 1}
+    assert totals["recent"] == {"sent": 3, "failed": 1, "pending": 1, "skipped": 0, "bounced": 0, "complained": 0}
+    assert totals["all"] == {"sent": 5, "failed": 2, "pending": 2, "skipped": 1, "bounced": 0, "complained": 0}
 
 
 def test_unsubscribe_totals_count_who_left_and_who_left_recently(in_workspace):
@@ -374,7 +374,12 @@ def test_delivery_totals_for_the_dashboard_count_since_a_time(in_workspace):
     make_delivery(run, SENT, finished_at=timezone.now() - timedelta(days=10))
     make_delivery(run, FAILED, finished_at=timezone.now() - timedelta(hours=2))
 
-    assert reports.delivery_totals(timezone.now() - timedelta(days=1)) == {"sent": 1, "failed": 1}
+    assert reports.delivery_totals(timezone.now() - timedelta(days=1)) == {
+        "sent": 1,
+        "failed": 1,
+        "bounced": 0,
+        "complained": 0,
+    }
 
 
 def test_workspace_report_lists_every_mailing_with_its_counts_and_report_link(in_workspace, owner_client):

@@ -41,7 +41,7 @@ def test_owner_opens_a_mailings_report_sees_the_chart_and_filters_the_log_by_fai
         "() => { const c = Chart.getChart('attempts-chart');"
         " return c.data.datasets.map(d => d.data.reduce((a, b) => a + b, 0)); }"
     )
-    assert drawn == [4, 2]
+    assert drawn == [4, 2, 0, 0]  # successful, failed, bounced, complaints
     assert page.get_by_test_id("attempt").count() == 6
 
     page.select_option("select[name=status]", "failure")
