@@ -367,7 +367,7 @@ SENDERS_PLATFORM_RATE_PER_HOUR = env.int("SENDERS_PLATFORM_RATE_PER_HOUR", defau
 QUOTA_MESSAGES_PER_MONTH = env.int("QUOTA_MESSAGES_PER_MONTH", default=0)
 QUOTA_CLIENTS_MAX = env.int("QUOTA_CLIENTS_MAX", default=0)
 
-# --- deliverability feedback (issue 11: bounces, complaints, suppression, reputation) ---
+# --- deliverability feedback: bounces, complaints, suppression, reputation ---------------
 # Return paths are bounces+<token>@BOUNCE_DOMAIN; its MX (or Postfix's transport map) leads to bounce_server.
 BOUNCE_DOMAIN = env.str("BOUNCE_DOMAIN", default=f"bounces.{BASE_DOMAIN}")
 BOUNCE_SERVER_HOST = env.str("BOUNCE_SERVER_HOST", default="127.0.0.1")
