@@ -71,33 +71,18 @@ def in_workspace(workspace):
 
 @pytest.fixture
 def user_factory(db):
-    from django.contrib.auth import get_user_model
+    """saas.factories.make_user: a verified user (email, password, **fields)."""
+    from saas.factories import make_user
 
-    from shared_apps.accounts.services import mark_email_verified
-
-    counter = {"n": 0}
-
-    def make(email=None, password="correct-horse-battery-staple", **extra):
-        counter["n"] += 1
-        user = get_user_model().objects.create_user(
-            email=email or f"user{counter['n']}@example.com", password=password, **extra
-        )
-        mark_email_verified(user)
-        return user
-
-    return make
+    return make_user
 
 
 @pytest.fixture
-def member_factory(user_factory):
-    from tenants.access import set_member_role
+def member_factory(db):
+    """saas.factories.make_member: a user with a role in a workspace."""
+    from saas.factories import make_member
 
-    def make(workspace, role="owner", **kwargs):
-        user = user_factory(**kwargs)
-        set_member_role(user, workspace, role)
-        return user
-
-    return make
+    return make_member
 
 
 def host_client(host, user=None):

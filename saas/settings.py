@@ -120,6 +120,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "saas.context_processors.site",
             ],
+            "libraries": {"dates": "saas.dates", "choices": "saas.choices"},
         },
     },
 ]
@@ -166,28 +167,21 @@ else:
 if not HUEY_REDIS_URL and not DEBUG:
     HUEY_REDIS_URL = env.str("HUEY_REDIS_URL")  # raises, naming the variable
 
-HUEY_IMMEDIATE = env.bool("HUEY_IMMEDIATE", default=False)
+HUEY = {
+    "name": "rassylka",
+    # Both set explicitly: `immediate` defaults to DEBUG, and immediate mode
+    # would otherwise switch to in-memory storage.
+    "immediate": env.bool("HUEY_IMMEDIATE", default=False),
+    "immediate_use_memory": False,
+    "consumer": {"workers": env.int("HUEY_WORKERS", default=2), "worker_type": "thread"},
+}
 if HUEY_REDIS_URL:
-    HUEY = {
-        "huey_class": "huey.RedisHuey",
-        "name": "rassylka",
-        "url": HUEY_REDIS_URL,
-        "immediate": HUEY_IMMEDIATE,
-        "immediate_use_memory": False,
-        "consumer": {"workers": env.int("HUEY_WORKERS", default=2), "worker_type": "thread"},
-    }
-else:
+    HUEY.update(huey_class="huey.RedisHuey", url=HUEY_REDIS_URL)
+else:  # development without Redis (`make run`)
     VAR_DIR.mkdir(exist_ok=True)
-    HUEY = {
-        "huey_class": "huey.SqliteHuey",
-        "name": "rassylka",
-        "filename": str(VAR_DIR / "huey.sqlite3"),
-        "immediate": HUEY_IMMEDIATE,
-        "immediate_use_memory": False,
-        "consumer": {"workers": env.int("HUEY_WORKERS", default=2), "worker_type": "thread"},
-    }
+    HUEY.update(huey_class="huey.SqliteHuey", filename=str(VAR_DIR / "huey.sqlite3"))
 
-# --- accounts -------------------------------------------------------------
+# --- accounts: sign-in, sign-up, profile, invitations ------------------------
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
@@ -217,7 +211,19 @@ SITE_URL = env.str("SITE_URL", default="") or site_url_from_parts(
 )
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = parse_site_url(SITE_URL, BASE_DOMAIN).scheme
 LOGIN_URL = "account_login"
-LOGIN_REDIRECT_URL = "/"
+# After signing in or up, people land on their list of workspaces.
+LOGIN_REDIRECT_URL = "workspaces"
+ACCOUNT_SIGNUP_REDIRECT_URL = "workspaces"
+ACCOUNT_LOGOUT_REDIRECT_URL = "/"
+# allauth's rate limits stay at their defaults (login failures, sign-ups, codes).
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Rassylka] "
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+ACCOUNT_SESSION_REMEMBER = None  # ask ("remember me")
+# Avatar limits (the profile form refuses anything bigger, saving nothing).
+AVATAR_MAX_BYTES = 2 * 1024 * 1024
+AVATAR_MAX_PIXELS = (4000, 4000)
+# How long an invitation link to a workspace stays valid.
+INVITATION_MAX_AGE_DAYS = 7
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -239,15 +245,16 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Development only: where the local mail catcher stores what it receives.
 MAIL_CATCHER_DIR = env.str("MAIL_CATCHER_DIR", default="") if DEBUG else ""
 
-# --- i18n -----------------------------------------------------------------
+# --- languages, time zones, date formats -------------------------------------
 
 LANGUAGE_CODE = "ru"
 LANGUAGES = [("ru", _("Russian")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# One date-time format per language (saas/formats/): "30.11.2026 21:57", "30 Nov 2026, 21:57".
+FORMAT_MODULE_PATH = ["saas.formats"]
 TIME_ZONE = env.str("TIME_ZONE", default="Europe/Moscow")
 USE_I18N = True
 USE_TZ = True
-LANGUAGE_COOKIE_DOMAIN = env.str("SESSION_COOKIE_DOMAIN", default=None)
 
 # --- static and media -------------------------------------------------------
 
@@ -268,6 +275,8 @@ STORAGES = {
 # --- security -------------------------------------------------------------
 
 SESSION_COOKIE_DOMAIN = env.str("SESSION_COOKIE_DOMAIN", default=None)
+# The language cookie reaches the same hosts as the session cookie.
+LANGUAGE_COOKIE_DOMAIN = SESSION_COOKIE_DOMAIN
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
 SESSION_COOKIE_SECURE = not DEBUG
@@ -282,29 +291,23 @@ CSRF_TRUSTED_ORIGINS = env.list(
     default=[f"{ACCOUNT_DEFAULT_HTTP_PROTOCOL}://{BASE_DOMAIN}", f"{ACCOUNT_DEFAULT_HTTP_PROTOCOL}://*.{BASE_DOMAIN}"],
 )
 
+# --- logging ----------------------------------------------------------------
+
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "formatters": {"plain": {"format": "[%(asctime)s] %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        # run_huey adds its own handler to "huey" only when it has none; with one
+        # here and no propagation to the root, each consumer line is printed once.
+        "huey": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+    },
 }
 
-# --- accounts and workspaces (issue 3) ----------------------------------------
-# allauth's rate limits stay at their defaults (login failures, sign-ups, codes).
-ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Rassylka] "
-ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
-ACCOUNT_SESSION_REMEMBER = None  # ask ("remember me")
-# After signing in or up, people land on their list of workspaces.
-LOGIN_REDIRECT_URL = "workspaces"
-ACCOUNT_SIGNUP_REDIRECT_URL = "workspaces"
-ACCOUNT_LOGOUT_REDIRECT_URL = "/"
-# Avatar limits (the profile form refuses anything bigger, saving nothing).
-AVATAR_MAX_BYTES = 2 * 1024 * 1024
-AVATAR_MAX_PIXELS = (4000, 4000)
-# How long an invitation link to a workspace stays valid.
-INVITATION_MAX_AGE_DAYS = 7
-
-# --- delivery engine (issue 5: sending, scheduler, start_sched) -----------------
+# --- delivery engine: sending, retries, circuit breaker, scheduler ----------------
 # The campaign provider; defaults to EMAIL_URL (the transactional mail server).
 DELIVERY_EMAIL = env.email_url("DELIVERY_EMAIL_URL") if env.str("DELIVERY_EMAIL_URL", default="") else EMAIL_CONFIG
 DELIVERY_FROM_EMAIL = env.str("DELIVERY_FROM_EMAIL", default=DEFAULT_FROM_EMAIL)
@@ -335,7 +338,7 @@ DELIVERY_WORKERS_PER_RUN = env.int("DELIVERY_WORKERS_PER_RUN", default=2)
 # (under the tick's 60 s: at every tick).
 DELIVERY_WATCHDOG_SECONDS = env.float("DELIVERY_WATCHDOG_SECONDS", default=30.0)
 
-# --- open and click tracking (issue 12, tenant_apps/engagement) -------------------------
+# --- open and click tracking (tenant_apps/engagement) ---------------------------------
 # The hit stream and the link addresses live here: a Redis with persistence (the queue's, by default).
 TRACKING_REDIS_URL = env.str("TRACKING_REDIS_URL", default=HUEY_REDIS_URL or "redis://127.0.0.1:6379/0")
 TRACKING_REDIS_TIMEOUT = env.float("TRACKING_REDIS_TIMEOUT", default=0.5)
@@ -346,7 +349,7 @@ TRACKING_DRAIN_BATCH = env.int("TRACKING_DRAIN_BATCH", default=20000)
 TRACKING_SCANNER_SECONDS = env.float("TRACKING_SCANNER_SECONDS", default=5.0)
 # X-Forwarded-For is believed only from these addresses (the local nginx).
 TRACKING_TRUSTED_PROXIES = env.list("TRACKING_TRUSTED_PROXIES", default=["127.0.0.1", "::1"])
-# --- sending identities, rate limits, quotas, fairness (issue 15; tenant_apps/senders) ---
+# --- sending identities, rate limits, quotas, fairness (tenant_apps/senders) -----------
 # Fernet keys (comma-separated, newest first) that encrypt SMTP passwords and DKIM keys at rest.
 SENDERS_ENCRYPTION_KEYS = required(
     "SENDERS_ENCRYPTION_KEYS", ["ZGV2LW9ubHktaW5zZWN1cmUtZmVybmV0LWtleS0wMDA="], cast=list
@@ -364,7 +367,7 @@ SENDERS_PLATFORM_RATE_PER_HOUR = env.int("SENDERS_PLATFORM_RATE_PER_HOUR", defau
 QUOTA_MESSAGES_PER_MONTH = env.int("QUOTA_MESSAGES_PER_MONTH", default=0)
 QUOTA_CLIENTS_MAX = env.int("QUOTA_CLIENTS_MAX", default=0)
 
-# --- deliverability feedback (issue 11: bounces, complaints, suppression, reputation) ---
+# --- deliverability feedback: bounces, complaints, suppression, reputation ---------------
 # Return paths are bounces+<token>@BOUNCE_DOMAIN; its MX (or Postfix's transport map) leads to bounce_server.
 BOUNCE_DOMAIN = env.str("BOUNCE_DOMAIN", default=f"bounces.{BASE_DOMAIN}")
 BOUNCE_SERVER_HOST = env.str("BOUNCE_SERVER_HOST", default="127.0.0.1")

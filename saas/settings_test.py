@@ -21,9 +21,8 @@ SITE_URL = "http://localhost"
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http"
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-# Tasks run at once, in the test's process, against the real Redis storage.
+# Tasks run at once, in the test's process, against the real Redis storage (immediate_use_memory stays False).
 HUEY["immediate"] = True  # noqa: F405
-HUEY["immediate_use_memory"] = False  # noqa: F405
 SECURE_SSL_REDIRECT = False
 SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False

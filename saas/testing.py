@@ -65,6 +65,28 @@ def close_other_test_database_sessions():
     connections.close_all()
 
 
+# Browser journeys commit what they create (the live server runs in another
+# thread), so they write only into a workspace of their own: their leftovers
+# never show up in the unit tests' acme, and their clean-ups never touch it.
+JOURNEY_WORKSPACE_SLUG = "journeys"
+
+
+@pytest.fixture(scope="session")
+def journey_workspace(django_db_setup, django_db_blocker):
+    """The browser journeys' own workspace, committed (created once per test database)."""
+    from django.db import connection
+
+    from tenants.models import Workspace
+    from tenants.services import create_workspace
+
+    with django_db_blocker.unblock():
+        workspace = Workspace.objects.filter(slug=JOURNEY_WORKSPACE_SLUG).first()
+        if workspace is None:
+            workspace = create_workspace(name="Journeys", slug=JOURNEY_WORKSPACE_SLUG)
+        connection.set_schema_to_public()
+    return workspace
+
+
 @pytest.fixture(scope="session")
 def browser(live_site):
     """Chromium; closed before the live server so no request thread keeps a database connection."""

@@ -3,7 +3,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from shared_apps.accounts.forms import time_zone_choices
+from shared_apps.accounts.timezones import time_zone_choices
 
 from .access import ROLE_LABELS, Role, member_role
 from .services import validate_slug
@@ -59,6 +59,10 @@ class WorkspaceSettingsForm(forms.Form):
         choices=time_zone_choices,
         help_text=_("Mailing times in this workspace are shown and entered in this time zone."),
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["time_zone"].choices = time_zone_choices(self.initial.get("time_zone", ""))
 
     def clean_name(self):
         name = self.cleaned_data["name"].strip()

@@ -16,7 +16,8 @@ from saas.tests.test_browser_smoke import signed_in_cookie
 from tenants.access import member_role, set_member_role
 from tenants.models import Workspace
 
-pytestmark = pytest.mark.browser
+# Journeys commit what they make: only into their own workspace (saas/testing.py).
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("journey_workspace")]
 
 
 def new_user(prefix):
@@ -26,8 +27,8 @@ def new_user(prefix):
 
 def signed_in_owner(page):
     owner = new_user("csp-owner")
-    set_member_role(owner, Workspace.objects.get(slug="acme"), "owner")
-    page.context.add_cookies([signed_in_cookie(owner, "acme.localhost")])
+    set_member_role(owner, Workspace.objects.get(slug="journeys"), "owner")
+    page.context.add_cookies([signed_in_cookie(owner, "journeys.localhost")])
     return owner
 
 
@@ -55,9 +56,9 @@ def test_every_page_sends_the_policy_and_the_scripts_still_run(live_site, page):
 def test_removing_a_member_asks_first_and_a_refusal_keeps_them(live_site, page):
     signed_in_owner(page)
     member = new_user("csp-member")
-    acme = Workspace.objects.get(slug="acme")
-    set_member_role(member, acme, "viewer")
-    page.goto(live_site.workspace_url("acme", "/workspace/members/"))
+    journeys = Workspace.objects.get(slug="journeys")
+    set_member_role(member, journeys, "viewer")
+    page.goto(live_site.workspace_url("journeys", "/workspace/members/"))
     row = page.get_by_test_id(f"member-{member.email}")
 
     questions = []
@@ -65,22 +66,22 @@ def test_removing_a_member_asks_first_and_a_refusal_keeps_them(live_site, page):
     row.locator("form[data-confirm] button").click()
     page.wait_for_timeout(300)
     assert questions == ["Убрать этого участника из пространства?"]
-    assert member_role(member, acme) is not None
+    assert member_role(member, journeys) is not None
 
     page.once("dialog", lambda dialog: dialog.accept())
     with page.expect_navigation():
         row.locator("form[data-confirm] button").click()
-    assert member_role(member, acme) is None
+    assert member_role(member, journeys) is None
 
 
 def test_the_dashboard_charts_draw(live_site, page):
-    from tenant_apps.delivery.tests.report_data import make_mailing
+    from saas.factories import make_mailing
 
-    with schema_context("ws_acme"):
+    with schema_context("ws_journeys"):
         make_mailing(name=f"CSP chart {uuid.uuid4().hex[:6]}")
     signed_in_owner(page)
 
-    page.goto(live_site.workspace_url("acme", "/"))
+    page.goto(live_site.workspace_url("journeys", "/"))
 
     assert page.evaluate("() => !!Chart.getChart('mailings-chart') && !!Chart.getChart('deliveries-chart')")
 
@@ -89,14 +90,14 @@ def test_the_preview_iframe_stays_sandboxed_and_shows_the_messages_inline_styles
     from tenant_apps.campaigns.models import Message
 
     signed_in_owner(page)
-    with schema_context("ws_acme"):
+    with schema_context("ws_journeys"):
         message = Message.objects.create(
             subject="CSP preview",
             body_text="Text",
             body_html='<p style="color: rgb(200, 0, 0)" data-x="1">Red news</p>',
         )
 
-    page.goto(live_site.workspace_url("acme", f"/messages/{message.pk}/"))
+    page.goto(live_site.workspace_url("journeys", f"/messages/{message.pk}/"))
 
     frame_element = page.get_by_test_id("preview-html")
     assert frame_element.get_attribute("sandbox") == ""

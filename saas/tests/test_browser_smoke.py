@@ -5,7 +5,8 @@ from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
 from django.contrib.sessions.backends.db import SessionStore
 
-pytestmark = pytest.mark.browser
+# Journeys commit what they make: only into their own workspace (saas/testing.py).
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("journey_workspace")]
 
 
 def signed_in_cookie(user, host):
@@ -37,7 +38,7 @@ def test_visitor_switches_the_interface_to_english(live_site, page):
 
 
 def test_anonymous_visitor_of_a_workspace_lands_on_the_sign_in_page(live_site, page):
-    page.goto(live_site.workspace_url("acme"))
+    page.goto(live_site.workspace_url("journeys"))
 
     assert page.url.startswith(live_site.url("/accounts/login/"))
     assert page.get_by_role("button", name="Войти").is_visible()
@@ -48,12 +49,12 @@ def test_member_sees_the_workspace_dashboard(live_site, page):
     from tenants.models import Workspace
 
     user, _ = get_user_model().objects.get_or_create(email="smoke-member@example.com")
-    set_member_role(user, Workspace.objects.get(slug="acme"), "editor")
-    page.context.add_cookies([signed_in_cookie(user, "acme.localhost")])
+    set_member_role(user, Workspace.objects.get(slug="journeys"), "editor")
+    page.context.add_cookies([signed_in_cookie(user, "journeys.localhost")])
 
-    page.goto(live_site.workspace_url("acme"))
+    page.goto(live_site.workspace_url("journeys"))
 
-    assert page.locator("nav .navbar-brand").inner_text() == "Acme"
+    assert page.locator("nav .navbar-brand").inner_text() == "Journeys"
     assert page.get_by_test_id("count-clients").is_visible()
     assert "smoke-member@example.com" in page.locator("nav").inner_text()
 

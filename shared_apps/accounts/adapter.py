@@ -7,7 +7,7 @@ from django.conf import settings
 from saas.links import absolute_url
 from saas.mail import queue_email
 
-from .services import remember_language
+from .services import language_after_sign_in, remember_language
 
 SITE_NAME = "Rassylka"
 
@@ -22,9 +22,10 @@ class AccountAdapter(DefaultAccountAdapter):
         queue_email(message)
 
     def post_login(self, request, user, **kwargs):
-        """Signing in switches the interface to the language chosen in the profile."""
+        """Signing in keeps a language picked in the footer just before (saving it to
+        the profile); otherwise it switches to the profile's language."""
         response = super().post_login(request, user, **kwargs)
-        return remember_language(response, user.language)
+        return remember_language(response, language_after_sign_in(request, user))
 
 
 def links_from_site_url(context):

@@ -1,5 +1,4 @@
 import re
-import zoneinfo
 
 from django import forms
 from django.conf import settings
@@ -8,12 +7,9 @@ from django.utils.translation import gettext_lazy as _
 from PIL import Image
 
 from .models import User
+from .timezones import time_zone_choices
 
 PHONE_RE = re.compile(r"^\+?[0-9][0-9 ()\-]{5,24}$")
-
-
-def time_zone_choices():
-    return [(name, name.replace("_", " ")) for name in sorted(zoneinfo.available_timezones())]
 
 
 class ProfileForm(forms.ModelForm):
@@ -33,6 +29,10 @@ class ProfileForm(forms.ModelForm):
         fields = ["full_name", "avatar", "phone", "time_zone", "language"]
         widgets = {"phone": forms.TextInput(attrs={"placeholder": "+7 999 123-45-67", "autocomplete": "tel"})}
         help_texts = {"phone": _("International format, e.g. +7 999 123-45-67.")}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["time_zone"].choices = time_zone_choices(self.instance.time_zone)
 
     def clean_phone(self):
         phone = self.cleaned_data["phone"].strip()

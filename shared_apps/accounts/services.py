@@ -57,3 +57,22 @@ def save_language(user, language):
     if language in dict(settings.LANGUAGES) and language != user.language:
         user.language = language
         user.save(update_fields=["language"])
+
+
+# The session key holding a language picked in the footer before signing in.
+CHOSEN_LANGUAGE_KEY = "chosen_language"
+
+
+def remember_chosen_language(request, language: str) -> None:
+    """A visitor (not signed in) picked `language`: keep it for when they sign in."""
+    if language in dict(settings.LANGUAGES):
+        request.session[CHOSEN_LANGUAGE_KEY] = language
+
+
+def language_after_sign_in(request, user) -> str:
+    """The language to use once `user` signed in: the one they picked just before
+    (then saved to their profile), else their profile's."""
+    chosen = request.session.pop(CHOSEN_LANGUAGE_KEY, None)
+    if chosen:
+        save_language(user, chosen)
+    return user.language

@@ -7,7 +7,7 @@ from django.views.decorators.http import require_POST
 from django.views.i18n import set_language as switch_language
 
 from .forms import ProfileForm
-from .services import remember_language, save_language
+from .services import remember_chosen_language, remember_language, save_language
 
 
 @login_required
@@ -30,9 +30,12 @@ def set_language(request):
     """Anyone, on any host: the footer's language switcher (Django's set_language).
 
     A signed-in user's profile keeps the choice too, so signing in again
-    (which applies the profile's language) does not undo it.
+    (which applies the profile's language) does not undo it. A visitor's
+    choice waits in the session and goes into the profile when they sign in.
     """
     response = switch_language(request)
     if request.user.is_authenticated:
         save_language(request.user, request.POST.get("language", ""))
+    else:
+        remember_chosen_language(request, request.POST.get("language", ""))
     return response

@@ -18,15 +18,32 @@ class ConsoleActionRefused(Exception):
     """A manager asked for something that is not allowed; the message says why."""
 
 
+def mailing_in(workspace, mailing_id):
+    """One mailing of `workspace` (read inside its schema). Raises Mailing.DoesNotExist."""
+    with schema_context(workspace.schema_name):
+        return Mailing.objects.get(pk=mailing_id)
+
+
+def disable_refusal(mailing):
+    """Why `mailing` cannot be disabled (a completed one has nothing left to stop), or None."""
+    if mailing.status == Mailing.Status.COMPLETED and not mailing.disabled_by_manager:
+        return _("This mailing is completed: there is nothing left to stop.")
+    return None
+
+
 def set_mailing_disabled(workspace, mailing_id, disabled):
     """Disable (or re-enable) a mailing inside its workspace's schema.
 
     The delivery hand-off then takes the mailing out of (or back into) the
     schedule index, stops (or resumes) its run and recounts the home page's
-    figures. Raises Mailing.DoesNotExist for an unknown id.
+    figures. Raises Mailing.DoesNotExist for an unknown id, and
+    ConsoleActionRefused for disabling a completed mailing.
     """
     with schema_context(workspace.schema_name), transaction.atomic():
         mailing = Mailing.objects.select_for_update().get(pk=mailing_id)
+        refusal = disable_refusal(mailing) if disabled else None
+        if refusal:
+            raise ConsoleActionRefused(refusal)
         if mailing.disabled_by_manager != disabled:
             mailing.disabled_by_manager = disabled
             mailing.save(update_fields=["disabled_by_manager", "updated"])
@@ -40,15 +57,23 @@ def block_user(user, *, by=None):
     `by` is the manager doing it: nobody blocks themselves, and superusers
     cannot be blocked this way (they would lock the service out of itself).
     """
-    if by is not None and by.pk == user.pk:
-        raise ConsoleActionRefused(_("You cannot block yourself."))
-    if user.is_superuser:
-        raise ConsoleActionRefused(_("A superuser cannot be blocked."))
+    refusal = block_refusal(user, by=by)
+    if refusal:
+        raise ConsoleActionRefused(refusal)
     with transaction.atomic():
         if user.is_active:
             user.is_active = False
             user.save(update_fields=["is_active"])
         end_sessions_of(user)
+
+
+def block_refusal(user, *, by=None):
+    """Why `by` may not block `user`, or None."""
+    if by is not None and by.pk == user.pk:
+        return _("You cannot block yourself.")
+    if user.is_superuser:
+        return _("A superuser cannot be blocked.")
+    return None
 
 
 def unblock_user(user):

@@ -12,6 +12,7 @@ from django.core.paginator import Paginator
 from django.db.models import Exists, OuterRef, Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -30,12 +31,17 @@ def paginate(request, rows):
     return Paginator(rows, PER_PAGE).get_page(request.GET.get("page"))
 
 
-def back_to(request, default):
-    """Where a toggle returns: the list it was pressed on (same host only)."""
-    target = request.POST.get("next", "")
+def safe_next(request, default):
+    """The list a toggle was pressed on (same host only), else `default`'s URL."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
     if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        return redirect(target)
-    return redirect(default)
+        return target
+    return reverse(default)
+
+
+def back_to(request, default):
+    """Where a toggle returns: the list it was pressed on."""
+    return redirect(safe_next(request, default))
 
 
 @console_view()
@@ -81,6 +87,24 @@ def mailings(request):
 
 
 @console_view()
+@require_GET
+def confirm_disable_mailing(request, slug, mailing_id):
+    """Managers and scoped managers (their workspaces only): "disable this mailing?" (changes nothing)."""
+    workspace = visible_workspace_or_404(request.user, slug)
+    try:
+        mailing = services.mailing_in(workspace, mailing_id)
+    except Mailing.DoesNotExist:
+        raise Http404 from None
+    context = {
+        "workspace": workspace,
+        "mailing": mailing,
+        "refusal": services.disable_refusal(mailing),
+        "next": safe_next(request, "console:mailings"),
+    }
+    return render(request, "public/console/confirm_disable_mailing.html", context)
+
+
+@console_view()
 @require_POST
 def disable_mailing(request, slug, mailing_id):
     """Managers and scoped managers (their workspaces only): stop a mailing from sending."""
@@ -100,6 +124,9 @@ def _set_mailing_disabled(request, slug, mailing_id, *, disabled):
         mailing = services.set_mailing_disabled(workspace, mailing_id, disabled)
     except Mailing.DoesNotExist:
         raise Http404 from None
+    except services.ConsoleActionRefused as refusal:
+        messages.error(request, str(refusal))
+        return back_to(request, "console:mailings")
     if disabled:
         text = _("Mailing “%(name)s” in %(workspace)s is disabled.")
     else:
@@ -130,6 +157,19 @@ def users(request):
         query = form.cleaned_data["q"]
         people = people.filter(Q(email__icontains=query) | Q(full_name__icontains=query))
     return render(request, "public/console/users.html", {"form": form, "page": paginate(request, people)})
+
+
+@console_view(managers_only=True)
+@require_GET
+def confirm_block_user(request, user_id):
+    """Managers only: "block this user?" (changes nothing)."""
+    person = get_object_or_404(get_user_model(), pk=user_id)
+    context = {
+        "person": person,
+        "refusal": services.block_refusal(person, by=request.user),
+        "next": safe_next(request, "console:users"),
+    }
+    return render(request, "public/console/confirm_block_user.html", context)
 
 
 @console_view(managers_only=True)

@@ -15,7 +15,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from tenant_apps.delivery.reports import mailing_counts
+from tenant_apps.delivery.reports import latest_run, mailing_counts
 from tenant_apps.engagement import reports as engagement_reports
 from tenants.access import require_role
 
@@ -198,7 +198,7 @@ def mailing_edit(request, pk):
 
 
 def mailing_detail(request, pk):
-    """One mailing: schedule, recipients, status. Any member, managers."""
+    """One mailing: schedule, recipients, status, its latest run's figures. Any member, managers."""
     role = require_role(request)
     mailing = get_object_or_404(Mailing.objects.select_related("message"), pk=pk)
     context = {
@@ -206,6 +206,7 @@ def mailing_detail(request, pk):
         "recipient_count": services.recipient_count(mailing),
         "chosen_clients": mailing.clients.order_by("email")[:50],
         "chosen_count": mailing.clients.count(),
+        "latest_run": latest_run(mailing),
         "delivery_counts": mailing_counts([mailing.pk]).get(mailing.pk),
         "time_zone": request.tenant.time_zone,
         "can_edit": role.can_edit,

@@ -20,10 +20,10 @@ class ChartForm(forms.Form):
         ],
     )
 
-    def chosen_period(self):
-        """The period to show: the chosen one, or the default when none or an unknown one is asked for."""
+    def chosen_period(self, default=DEFAULT_PERIOD):
+        """The period to show: the chosen one, or `default` when none or an unknown one is asked for."""
         period = self.cleaned_data.get("period") if self.is_valid() else None
-        return period or DEFAULT_PERIOD
+        return period or default
 
 
 class RunChoiceField(forms.ModelChoiceField):

@@ -14,7 +14,9 @@ from django.db.models import Count, F, Q
 from django.db.models.functions import Trunc
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.translation import get_language
 
+from saas.dates import chart_label_format
 from tenant_apps.audience.models import Client
 
 from .models import Attempt, Delivery, Run
@@ -29,6 +31,9 @@ CHART_PERIODS = {
     "90d": (timedelta(days=90), "day"),
 }
 DEFAULT_PERIOD = "30d"
+# Runs newer than this are shown by hour by default: a 30-day chart would
+# squeeze a mailing sent this morning into one bar.
+RECENT_PERIOD = "2d"
 # Charts aggregate the whole log of the period; a minute-old chart is fine and
 # spares the database while someone pages through the attempt log below it.
 CHART_CACHE_SECONDS = 60
@@ -121,7 +126,26 @@ def mailing_counts(mailing_ids):
     return {row.pop("mailing_id"): row for row in rows}
 
 
+def latest_run(mailing):
+    """The mailing's newest run with .sent .failed .pending .skipped .total, or None.
+
+    Two small queries: the newest run's id, then the counts of that run only
+    (not an aggregate over every run of a mailing that runs daily).
+    """
+    newest = Run.objects.filter(mailing=mailing).order_by("-scheduled_for", "-id").values_list("id", flat=True)[:1]
+    return run_counts(mailing).filter(pk__in=list(newest)).first()
+
+
 # --- chart -----------------------------------------------------------------
+
+
+def default_period(mailing=None, now=None):
+    """The chart period that fits the data: 48 hours by hour when the newest run
+    (of `mailing`, or of the workspace) is that recent, else 30 days by day."""
+    runs = Run.objects.filter(mailing=mailing) if mailing is not None else Run.objects.all()
+    newest = runs.order_by("-scheduled_for").values_list("scheduled_for", flat=True).first()
+    recent_since = (now or timezone.now()) - CHART_PERIODS[RECENT_PERIOD][0]
+    return RECENT_PERIOD if newest is not None and newest >= recent_since else DEFAULT_PERIOD
 
 
 def _bucket_starts(since, until, bucket, tz):
@@ -165,7 +189,7 @@ def attempt_series(since, mailing=None, bucket="day", *, until=None, tz=None):
     counted = {row["bucket"]: row for row in rows}
     feedback = feedback_buckets(since, until, bucket, tz, mailing)
     starts = _bucket_starts(since, until, bucket, tz)
-    label_format = "d.m" if bucket == "day" else "d.m H:i"
+    label_format = chart_label_format(bucket)
     empty = {"success": 0, "failure": 0}
     no_feedback = {"bounced": 0, "complained": 0}
     return {
@@ -205,7 +229,8 @@ def chart_series(period=DEFAULT_PERIOD, mailing=None, tz=None):
     """
     length, bucket = CHART_PERIODS[period]
     tz = tz or timezone.get_current_timezone()
-    key = f"delivery:chart:{mailing.pk if mailing else 'all'}:{period}:{tz}"
+    # The labels are in the reader's language, so the language is part of the key.
+    key = f"delivery:chart:{mailing.pk if mailing else 'all'}:{period}:{tz}:{get_language()}"
     return cache.get_or_set(
         key, lambda: attempt_series(timezone.now() - length, mailing, bucket, tz=tz), CHART_CACHE_SECONDS
     )

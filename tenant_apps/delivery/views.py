@@ -35,10 +35,16 @@ def workspace_timezone(request):
 
 def chart_context(request, mailing=None):
     form = ChartForm(request.GET)
-    period = form.chosen_period()
+    period = form.chosen_period(default=reports.default_period(mailing))
     tz = workspace_timezone(request)
     series = reports.chart_series(period, mailing=mailing, tz=tz)
-    return {"chart_form": form, "series": series, "bucket": reports.CHART_PERIODS[period][1], "report_tz": tz}
+    return {
+        "chart_form": form,
+        "chart_period": period,
+        "series": series,
+        "bucket": reports.CHART_PERIODS[period][1],
+        "report_tz": tz,
+    }
 
 
 def log_query(request):

@@ -42,7 +42,7 @@ def test_running_it_twice_creates_the_demo_content_once():
     first = demo_counts()
     output = run_seed()
 
-    assert demo_counts() == first == (30, 3, 1, 0)  # 30 clients, 3 unsubscribed, 1 message, no mailing
+    assert demo_counts() == first == (30, 3, 1, 2)  # 30 clients, 3 unsubscribed, 1 message, 2 mailings
     assert Workspace.objects.filter(slug="demo").count() == 1
     assert get_user_model().objects.filter(email__in=["demo@example.com", "manager@example.com"]).count() == 2
     assert "manager@example.com / rassylka-demo" in output
@@ -110,6 +110,57 @@ def test_a_demo_client_changed_by_the_user_is_left_as_it_is():
     with schema_context("ws_demo"):
         assert Client.objects.get(email="client08@example.com").is_subscribed
         assert Client.objects.count() == 30  # a deleted demo client comes back; nothing is duplicated
+
+
+def test_the_demo_blog_has_published_posts_with_pictures_and_the_home_page_shows_three(public_client):
+    from shared_apps.blog.models import Post
+
+    run_seed()
+    run_seed()
+
+    posts = Post.objects.filter(slug__startswith="demo-")
+    assert posts.count() == len(seed_demo_posts())
+    assert all(post.image and post.thumbnail and post.is_visible for post in posts)
+    assert public_client.get("/").content.decode().count('data-testid="post-card"') == 3
+
+
+def seed_demo_posts():
+    from shared_apps.blog.demo import DEMO_POSTS
+
+    return DEMO_POSTS
+
+
+def test_the_demo_has_a_completed_mailing_with_its_report():
+    from tenant_apps.delivery import reports
+    from tenant_apps.delivery.models import Attempt, Delivery
+
+    run_seed()
+    run_seed()
+
+    with schema_context("ws_demo"):
+        sent = Mailing.objects.get(name=seed_demo.SENT_MAILING)
+        run = reports.latest_run(sent)
+        assert sent.status == Mailing.Status.COMPLETED
+        assert sent.runs.count() == 1
+        assert (run.sent, run.failed, run.pending, run.skipped) == (25, 2, 0, 3)
+        assert Attempt.objects.filter(delivery__run=run).count() == 25 + 3  # one failed twice
+        assert Attempt.objects.filter(delivery__run=run, permanent=True).count() == 2
+        assert Delivery.objects.filter(run=run).count() == 30
+
+
+def test_the_demo_has_a_mailing_scheduled_in_the_future():
+    from django.utils import timezone
+
+    from tenants.models import ScheduleEntry
+
+    run_seed()
+
+    with schema_context("ws_demo"):
+        scheduled = Mailing.objects.get(name=seed_demo.SCHEDULED_MAILING)
+        assert scheduled.status == Mailing.Status.CREATED and scheduled.start_at > timezone.now()
+        assert not scheduled.runs.exists()
+    entry = ScheduleEntry.objects.get(workspace__slug="demo", mailing_id=scheduled.pk)
+    assert entry.next_run_at == scheduled.start_at
 
 
 def test_the_home_page_counts_the_demo_clients_at_once_and_only_once(home_figures):

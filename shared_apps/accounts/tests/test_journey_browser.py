@@ -11,7 +11,8 @@ import pytest
 
 from saas import mailcatcher
 
-pytestmark = pytest.mark.browser
+# Journeys commit what they make: only into their own workspace (saas/testing.py).
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("journey_workspace")]
 
 PASSWORD = "a-long-unusual-passphrase-42"
 
@@ -68,7 +69,8 @@ def test_sign_up_verify_create_a_workspace_and_sign_out(live_site, page, smtp_in
     page.wait_for_url("**/workspaces/")
     assert page.get_by_test_id("no-workspaces").is_visible()
 
-    page.get_by_test_id("new-workspace").click()
+    with page.expect_navigation():  # the page's scripts (the address suggestion) have run once it has loaded
+        page.get_by_test_id("new-workspace").click()
     page.fill("#id_name", f"Journey {suffix}")
     assert page.input_value("#id_slug") == slug  # suggested from the name
     page.get_by_role("button", name="Создать", exact=True).click()
@@ -99,14 +101,14 @@ def test_member_opening_a_workspace_address_signs_in_and_lands_on_it(live_site, 
         email=f"returning-{uuid.uuid4().hex[:8]}@example.com", password=PASSWORD
     )
     mark_email_verified(user)
-    set_member_role(user, Workspace.objects.get(slug="acme"), "viewer")
+    set_member_role(user, Workspace.objects.get(slug="journeys"), "viewer")
 
-    page.goto(live_site.workspace_url("acme", "/"))
+    page.goto(live_site.workspace_url("journeys", "/"))
     page.wait_for_url(live_site.url("/accounts/login/") + "**")
     page.fill("#id_login", user.email)
     page.fill("#id_password", PASSWORD)
     page.get_by_role("button", name="Войти").last.click()
 
-    page.wait_for_url(live_site.workspace_url("acme", "/"))
-    assert page.locator("nav .navbar-brand").inner_text() == "Acme"
+    page.wait_for_url(live_site.workspace_url("journeys", "/"))
+    assert page.locator("nav .navbar-brand").inner_text() == "Journeys"
     assert "наблюдатель" in page.get_by_test_id("account-menu").inner_text()

@@ -42,7 +42,7 @@ def test_next_sign_in_keeps_the_language_chosen_in_the_footer(public_client, use
     assert "Sign out" in public_client.get("/profile/").content.decode()
 
 
-def test_anonymous_visitor_switches_with_only_a_cookie(public_client, user_factory):
+def test_anonymous_visitor_switching_changes_no_profile(public_client, user_factory):
     user = user_factory(language="ru")
 
     response = switch(public_client, "en")
@@ -77,3 +77,42 @@ def test_switching_on_a_workspace_host_saves_it_too(workspace, member_factory, w
 
 def test_switcher_answers_post_only(public_client):
     assert public_client.get("/i18n/setlang/").status_code == 405
+
+
+def sign_in(client, email):
+    return client.post("/accounts/login/", {"login": email, "password": PASSWORD})
+
+
+def test_language_picked_before_signing_in_is_kept_and_saved_to_the_profile(public_client, user_factory):
+    user = user_factory(email="picker@example.com", password=PASSWORD, language="ru")
+    switch(public_client, "en", "/accounts/login/")
+
+    response = sign_in(public_client, "picker@example.com")
+
+    assert response.status_code == 302
+    assert response.cookies["django_language"].value == "en"
+    user.refresh_from_db()
+    assert user.language == "en"
+    assert "Sign out" in public_client.get("/workspaces/").content.decode()
+
+
+def test_without_a_pick_signing_in_applies_the_profile_language(public_client, user_factory):
+    user_factory(email="english@example.com", password=PASSWORD, language="en")
+
+    response = sign_in(public_client, "english@example.com")
+
+    assert response.cookies["django_language"].value == "en"
+
+
+def test_a_pick_counts_for_one_sign_in_only(public_client, user_factory):
+    user_factory(email="first@example.com", password=PASSWORD, language="ru")
+    second = user_factory(email="second@example.com", password=PASSWORD, language="ru")
+    switch(public_client, "en")
+    sign_in(public_client, "first@example.com")
+    public_client.post("/accounts/logout/")
+
+    response = sign_in(public_client, "second@example.com")
+
+    assert response.cookies["django_language"].value == "ru"
+    second.refresh_from_db()
+    assert second.language == "ru"

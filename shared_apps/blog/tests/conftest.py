@@ -1,12 +1,10 @@
 import io
 import threading
-from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
-from django.utils import timezone
 from PIL import Image
 
 from shared_apps.blog.access import CONTENT_MANAGERS_GROUP
@@ -24,22 +22,11 @@ def png_upload(name="picture.png", size=(64, 48)):
 
 @pytest.fixture
 def post_factory(db, settings, tmp_path):
-    from shared_apps.blog.models import Post
+    """saas.factories.make_post, with uploaded files kept in the test's own directory."""
+    from saas.factories import make_post
 
     settings.MEDIA_ROOT = tmp_path / "media"
-    counter = {"n": 0}
-
-    def make(title=None, status=Post.Status.PUBLISHED, published_at=None, **fields):
-        counter["n"] += 1
-        return Post.objects.create(
-            title=title or f"Post {counter['n']}",
-            body=fields.pop("body", "Some **text** for the post."),
-            status=status,
-            published_at=published_at or timezone.now() - timedelta(hours=1),
-            **fields,
-        )
-
-    return make
+    return make_post
 
 
 @pytest.fixture

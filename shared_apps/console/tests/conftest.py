@@ -5,17 +5,15 @@ import pytest
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
+from saas import factories
+
 _numbers = itertools.count(1)
 
 
 @pytest.fixture
 def manager(user_factory):
     """A member of the Managers group: oversees every workspace."""
-    from tenants.access import ensure_managers_group
-
-    user = user_factory(email="manager@example.com")
-    user.groups.add(ensure_managers_group())
-    return user
+    return factories.make_manager(email="manager@example.com")
 
 
 @pytest.fixture
@@ -37,36 +35,26 @@ def console_client(public_client, manager):
 @pytest.fixture
 def make_mailing():
     """Create a mailing (and its message) inside `workspace`'s schema."""
-    from tenant_apps.campaigns.models import Mailing, Message
 
     def make(workspace, name=None, *, start_in_hours=1, **fields):
-        with schema_context(workspace.schema_name):
-            message = Message.objects.create(subject=f"Subject of {name}", body_text="Hello")
-            start = timezone.now() + timedelta(hours=start_in_hours)
-            status = fields.pop("status", None)
-            mailing = Mailing.objects.create(
-                name=name or f"Mailing {next(_numbers)}",
-                message=message,
-                start_at=start,
-                end_at=start + timedelta(days=1),
-                **fields,
-            )
-            if status:
-                # The status is the engine's to set (its post_save derives it); set it as the engine does.
-                Mailing.objects.filter(pk=mailing.pk).update(status=status)
-                mailing.status = status
-            return mailing
+        message = factories.make_message(subject=f"Subject of {name}", body_text="Hello", workspace=workspace)
+        start = timezone.now() + timedelta(hours=start_in_hours)
+        return factories.make_mailing(
+            name or f"Mailing {next(_numbers)}",
+            message=message,
+            workspace=workspace,
+            start_at=start,
+            end_at=start + timedelta(days=1),
+            **fields,
+        )
 
     return make
 
 
 @pytest.fixture
 def make_client():
-    from tenant_apps.audience.models import Client
-
     def make(workspace, email, **fields):
-        with schema_context(workspace.schema_name):
-            return Client.objects.create(email=email, **fields)
+        return factories.make_client(email, workspace=workspace, **fields)
 
     return make
 

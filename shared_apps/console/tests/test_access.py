@@ -10,9 +10,12 @@ from .helpers import public_url
 LISTS = ["console:workspaces", "console:mailings", "console:clients", "console:users"]
 MAILING_ACTIONS = ["console:disable_mailing", "console:enable_mailing"]
 USER_ACTIONS = ["console:block_user", "console:unblock_user"]
+# Confirmation pages: GET only, they change nothing.
+MAILING_CONFIRMATIONS = ["console:confirm_disable_mailing"]
+USER_CONFIRMATIONS = ["console:confirm_block_user"]
 # Managers set a workspace's quotas and sending weight (issue 15): the console's one form on public rows.
 WORKSPACE_SETTINGS = ["console:workspace_quotas"]
-EVERY_URL = LISTS + MAILING_ACTIONS + USER_ACTIONS + WORKSPACE_SETTINGS
+EVERY_URL = LISTS + MAILING_ACTIONS + USER_ACTIONS + MAILING_CONFIRMATIONS + USER_CONFIRMATIONS + WORKSPACE_SETTINGS
 
 
 @pytest.fixture
@@ -21,9 +24,9 @@ def targets(workspace, make_mailing, user_factory):
 
 
 def console_url(name, workspace, targets):
-    if name in MAILING_ACTIONS:
+    if name in MAILING_ACTIONS + MAILING_CONFIRMATIONS:
         return public_url(name, workspace.slug, targets["mailing"].pk)
-    if name in USER_ACTIONS:
+    if name in USER_ACTIONS + USER_CONFIRMATIONS:
         return public_url(name, targets["user"].pk)
     if name in WORKSPACE_SETTINGS:
         return public_url(name, workspace.slug)
@@ -78,7 +81,7 @@ def test_blocked_manager_is_sent_to_sign_in(public_client, manager):
 
 
 @pytest.mark.parametrize("method", ["get", "post"])
-@pytest.mark.parametrize("name", ["console:users"] + USER_ACTIONS)
+@pytest.mark.parametrize("name", ["console:users"] + USER_ACTIONS + USER_CONFIRMATIONS)
 def test_scoped_manager_gets_404_on_the_users_pages(
     public_client, scoped_manager, workspace, targets, reload_mailing, name, method
 ):
@@ -90,8 +93,8 @@ def test_scoped_manager_gets_404_on_the_users_pages(
     assert_nothing_changed(workspace, targets, reload_mailing)
 
 
-@pytest.mark.parametrize("name", LISTS)
-def test_lists_refuse_posts(console_client, workspace, targets, reload_mailing, name):
+@pytest.mark.parametrize("name", LISTS + MAILING_CONFIRMATIONS + USER_CONFIRMATIONS)
+def test_lists_and_confirmations_refuse_posts(console_client, workspace, targets, reload_mailing, name):
     response = console_client.post(console_url(name, workspace, targets), {"name": "changed"})
 
     assert response.status_code == 405

@@ -4,35 +4,32 @@ import pytest
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
+from saas import factories
+
 
 def add_clients(workspace, *emails):
-    from tenant_apps.audience.models import Client
-
-    with schema_context(workspace.schema_name):
-        Client.objects.bulk_create([Client(email=email) for email in emails])
+    factories.make_clients(*emails, workspace=workspace)
 
 
 def add_mailing(workspace, status="created", **fields):
+    """A mailing running from an hour ago to tomorrow, handed to delivery as every service does,
+    then given `status` as the engine gives it (an UPDATE, then the counters)."""
     from shared_apps.landing import counters
-    from tenant_apps.campaigns.models import Mailing, Message
-    from tenant_apps.delivery import services as delivery
 
+    now = timezone.now()
+    mailing = factories.make_mailing(
+        fields.pop("name", "Mailing"),
+        message=factories.make_message("Hello", "Hello", workspace=workspace),
+        workspace=workspace,
+        start_at=fields.pop("start_at", now - timedelta(hours=1)),
+        end_at=now + timedelta(days=1),
+        hand_off=True,
+        **fields,
+    )
     with schema_context(workspace.schema_name):
-        message = Message.objects.create(subject="Hello", body_text="Hello")
-        now = timezone.now()
-        mailing = Mailing.objects.create(
-            name=fields.pop("name", "Mailing"),
-            message=message,
-            start_at=fields.pop("start_at", now - timedelta(hours=1)),
-            end_at=now + timedelta(days=1),
-            **fields,
-        )
-        delivery.mailing_changed(mailing)  # what every service saving a mailing calls
-        # The status is the engine's to set; set it as the engine does (update(), then the counters).
-        Mailing.objects.filter(pk=mailing.pk).update(status=status)
-        mailing.status = status
+        factories.set_status(mailing, status)
         counters.mailings_changed()
-        return mailing
+    return mailing
 
 
 @pytest.fixture

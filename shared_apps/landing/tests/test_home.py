@@ -9,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
+from saas.factories import make_post
 from shared_apps.blog.models import Post
 from shared_apps.landing.models import SiteStats, WorkspaceStats
 from tenant_apps.campaigns import services as campaigns
@@ -27,12 +28,13 @@ def home_counts(client):
 
 
 def make_posts(count, **fields):
+    status = fields.get("status", Post.Status.PUBLISHED)
     return [
-        Post.objects.create(
-            title=f"{fields.get('status', 'published')} {n}",
+        make_post(
+            f"{status} {n}",
+            status,
+            fields.get("published_at", timezone.now() - timedelta(hours=n + 1)),
             body="Text",
-            status=fields.get("status", Post.Status.PUBLISHED),
-            published_at=fields.get("published_at", timezone.now() - timedelta(hours=n + 1)),
         )
         for n in range(count)
     ]

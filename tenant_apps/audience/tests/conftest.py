@@ -5,13 +5,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 @pytest.fixture
 def clients_of(db):
     """Create clients in a workspace's schema: clients_of(workspace, "a@x.io", ...)."""
-    from django_tenants.utils import schema_context
-
-    from tenant_apps.audience.models import Client
+    from saas.factories import make_clients
 
     def make(workspace, *emails, **fields):
-        with schema_context(workspace.schema_name):
-            return [Client.objects.create(email=email, **fields) for email in emails]
+        return make_clients(*emails, workspace=workspace, **fields)
 
     return make
 
@@ -23,10 +20,9 @@ def as_role(workspace_client, workspace, member_factory, user_factory):
 
     def sign_in(role):
         if role == "manager":
-            from tenants.access import ensure_managers_group
+            from saas.factories import make_manager
 
-            user = user_factory()
-            user.groups.add(ensure_managers_group())
+            user = make_manager()
         else:
             user = member_factory(workspace, role)
         workspace_client.force_login(user)

@@ -13,14 +13,15 @@ from tenant_apps.audience.models import Client, ImportJob
 from tenants.access import set_member_role
 from tenants.models import Workspace
 
-pytestmark = pytest.mark.browser
+# Journeys commit what they make: only into their own workspace (saas/testing.py).
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("journey_workspace")]
 
 
 @pytest.fixture
 def editor_page(live_site, page):
     user, _ = get_user_model().objects.get_or_create(email="clients-journey@example.com")
-    set_member_role(user, Workspace.objects.get(slug="acme"), "editor")
-    page.context.add_cookies([signed_in_cookie(user, "acme.localhost")])
+    set_member_role(user, Workspace.objects.get(slug="journeys"), "editor")
+    page.context.add_cookies([signed_in_cookie(user, "journeys.localhost")])
     return page
 
 
@@ -29,7 +30,7 @@ def tag():
     """A unique marker for this run's clients; they are committed, so removed afterwards."""
     marker = f"j{uuid.uuid4().hex[:8]}"
     yield marker
-    with schema_context("ws_acme"):
+    with schema_context("ws_journeys"):
         Client.objects.filter(email__contains=marker).delete()
         ImportJob.objects.filter(file_name__contains=marker).delete()
 
@@ -46,7 +47,7 @@ def queued_tasks():
 
 def test_editor_adds_a_client_with_the_form(live_site, editor_page, tag):
     page = editor_page
-    page.goto(live_site.workspace_url("acme", "/clients/"))
+    page.goto(live_site.workspace_url("journeys", "/clients/"))
     page.get_by_role("link", name="Добавить клиента").first.click()  # the empty list repeats it
 
     page.get_by_label("email").fill(f"form-{tag}@example.com")
@@ -65,7 +66,7 @@ def test_editor_imports_a_csv_watches_the_progress_and_sees_the_clients(live_sit
     page = editor_page
     rows = "\n".join(f"{tag}-{n:03}@example.com;Импорт {n}" for n in range(250))
     content = f"email;name\n{rows}\nnot-an-email;Плохой\n".encode()
-    page.goto(live_site.workspace_url("acme", "/clients/"))
+    page.goto(live_site.workspace_url("journeys", "/clients/"))
     page.get_by_role("link", name="Импорт CSV").first.click()  # the empty list repeats it
 
     page.get_by_label("CSV-файл").set_input_files(

@@ -234,7 +234,7 @@ def test_the_report_lists_bad_rows(editor, django_capture_on_commit_callbacks):
 
     page = editor.get(response["Location"]).content.decode()
 
-    assert "<td>3</td><td><code>nope</code></td><td>неверный адрес email</td>" in page
+    assert '<td>3</td><td class="text-break"><code>nope</code></td><td>неверный адрес email</td>' in page
 
 
 def test_the_task_enters_the_schema_it_is_given(workspace, other_workspace):

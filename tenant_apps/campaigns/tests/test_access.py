@@ -9,9 +9,9 @@ from django.test import Client as DjangoClient
 from django.urls import reverse
 from django_tenants.utils import schema_context
 
+from saas.factories import make_manager
 from tenant_apps.campaigns import urls as campaign_urls
 from tenant_apps.campaigns.models import Mailing, Message
-from tenants.access import ensure_managers_group
 
 READ_URLS = {"dashboard", "message_list", "message_detail", "mailing_list", "mailing_detail"}
 CHANGE_URLS = {
@@ -88,9 +88,7 @@ def test_owner_and_editor_open_every_page(workspace, workspace_client, member_fa
 def read_only_user(request, workspace, member_factory, user_factory):
     if request.param == "viewer":
         return member_factory(workspace, "viewer")
-    manager = user_factory()
-    manager.groups.add(ensure_managers_group())
-    return manager
+    return make_manager()
 
 
 @pytest.mark.parametrize("name", sorted(READ_URLS))

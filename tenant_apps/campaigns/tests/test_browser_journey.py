@@ -12,22 +12,23 @@ from tenant_apps.campaigns.models import Mailing, Message
 from tenants.access import set_member_role
 from tenants.models import Workspace
 
-pytestmark = pytest.mark.browser
+# Journeys commit what they make: only into their own workspace (saas/testing.py).
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("journey_workspace")]
 
 
 @pytest.fixture
 def journey():
-    """A fresh editor of acme and two committed clients; everything made is removed afterwards."""
+    """A fresh editor of the journeys workspace and two committed clients; everything made is removed afterwards."""
     tag = uuid.uuid4().hex[:8]
     user = get_user_model().objects.create_user(email=f"journey-{tag}@example.com", full_name="Journey Editor")
-    set_member_role(user, Workspace.objects.get(slug="acme"), "editor")
-    with schema_context("ws_acme"):
+    set_member_role(user, Workspace.objects.get(slug="journeys"), "editor")
+    with schema_context("ws_journeys"):
         clients = [
             Client.objects.create(email=f"olga-{tag}@example.com", full_name=f"Olga {tag}"),
             Client.objects.create(email=f"ivan-{tag}@example.com", full_name=f"Ivan {tag}"),
         ]
     yield {"tag": tag, "user": user, "clients": clients}
-    with schema_context("ws_acme"):
+    with schema_context("ws_journeys"):
         Mailing.objects.filter(name__contains=tag).delete()
         Message.objects.filter(subject__contains=tag).delete()
         Client.objects.filter(email__contains=tag).delete()
@@ -36,10 +37,10 @@ def journey():
 
 def test_editor_creates_a_message_and_a_mailing_and_sees_them_listed(live_site, page, journey):
     tag = journey["tag"]
-    page.context.add_cookies([signed_in_cookie(journey["user"], "acme.localhost")])
+    page.context.add_cookies([signed_in_cookie(journey["user"], "journeys.localhost")])
 
     # A message, with a placeholder, previewed for the editor.
-    page.goto(live_site.workspace_url("acme", "/messages/new/"))
+    page.goto(live_site.workspace_url("journeys", "/messages/new/"))
     page.fill("#id_subject", f"Hello {{{{ name }}}} {tag}")
     page.fill("#id_body_text", "Dear {{ name }}, our news. Unsubscribe: {{ unsubscribe_url }}")
     page.click("form button[type=submit]")
@@ -48,7 +49,7 @@ def test_editor_creates_a_message_and_a_mailing_and_sees_them_listed(live_site, 
     assert f"Hello {{{{ name }}}} {tag}" in page.get_by_test_id("message-list").inner_text()
 
     # A mailing for one chosen client, found by typing part of the name.
-    page.goto(live_site.workspace_url("acme", "/mailings/new/"))
+    page.goto(live_site.workspace_url("journeys", "/mailings/new/"))
     page.fill("#id_name", f"Journey mailing {tag}")
     page.select_option("#id_message", label=f"Hello {{{{ name }}}} {tag}")
     page.check("input[name=audience][value=selected]")
@@ -73,7 +74,7 @@ def test_editor_creates_a_message_and_a_mailing_and_sees_them_listed(live_site, 
     listing = page.get_by_test_id("mailing-list").inner_text()
     assert f"Journey mailing {tag}" in listing
     assert "создана" in listing
-    with schema_context("ws_acme"):
+    with schema_context("ws_journeys"):
         mailing = Mailing.objects.get(name=f"Journey mailing {tag}")
         assert [c.email for c in mailing.clients.all()] == [f"olga-{tag}@example.com"]
         assert mailing.periodicity == "weekly"

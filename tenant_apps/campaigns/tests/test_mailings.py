@@ -299,7 +299,7 @@ def test_times_are_shown_in_the_workspace_time_zone(editor_client, workspace, ma
 
     assert 'value="2030-01-10T10:30"' in form_page
     assert "America/New_York" in form_page
-    assert "10:30 a.m." in detail_page
+    assert "10 Jan 2030, 10:30" in detail_page
 
 
 def test_same_input_means_different_instants_in_different_workspace_zones(

@@ -168,9 +168,7 @@ def make_mailing(in_workspace):
     """A mailing (in acme's schema) to `clients` new subscribed clients; window now-1m … now+1d by default."""
     from django.utils import timezone
 
-    from tenant_apps.audience.models import Client
-    from tenant_apps.campaigns.models import Mailing, Message
-    from tenant_apps.delivery import services
+    from saas import factories
 
     counter = {"n": 0}
 
@@ -178,27 +176,24 @@ def make_mailing(in_workspace):
         counter["n"] += 1
         n = counter["n"]
         now = timezone.now()
-        subscribed = Client.objects.bulk_create(
-            Client(email=f"c{n}-{i}@example.com", full_name=f"Клиент {i}") for i in range(clients)
+        subscribed = [factories.make_client(f"c{n}-{i}@example.com", full_name=f"Клиент {i}") for i in range(clients)]
+        factories.make_clients(
+            *(f"gone{n}-{i}@example.com" for i in range(unsubscribed)), is_subscribed=False, unsubscribed_at=now
         )
-        Client.objects.bulk_create(
-            Client(email=f"gone{n}-{i}@example.com", is_subscribed=False, unsubscribed_at=now)
-            for i in range(unsubscribed)
-        )
-        message = Message.objects.create(
-            subject="Привет, {{ name }}",
-            body_text="Здравствуйте, {{ name }}! Отписаться: {{ unsubscribe_url }}",
+        message = factories.make_message(
+            "Привет, {{ name }}",
+            "Здравствуйте, {{ name }}! Отписаться: {{ unsubscribe_url }}",
             body_html="<p>Здравствуйте, {{ name }}!</p>",
         )
-        mailing = Mailing.objects.create(
-            name=f"Mailing {n}",
+        mailing = factories.make_mailing(
+            f"Mailing {n}",
             message=message,
             start_at=start or now - dt.timedelta(minutes=1),
             end_at=end or now + dt.timedelta(days=1),
             periodicity=periodicity,
+            hand_off=True,  # what every service saving a mailing does
             **extra,
         )
-        services.mailing_changed(mailing)  # what every service saving a mailing calls
         mailing.subscribed_clients = subscribed
         return mailing
 

@@ -11,10 +11,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from saas.factories import make_attempt, make_delivery, make_mailing, make_run
 from tenant_apps.delivery import reports
 from tenant_apps.delivery.models import Attempt, Delivery
-
-from .report_data import make_attempt, make_delivery, make_mailing, make_run
 
 SENT, FAILED, PENDING, SENDING, SKIPPED = (
     Delivery.Status.SENT,
@@ -299,8 +298,9 @@ def test_mailing_page_embeds_the_chart_and_its_series(logged_mailing, owner_clie
     assert sum(embedded["success"]) == 4 and sum(embedded["failure"]) == 3
 
 
-def test_chart_period_falls_back_to_thirty_days_for_an_unknown_choice(logged_mailing, owner_client):
-    mailing, _, _ = logged_mailing
+def test_chart_period_falls_back_to_the_fitting_default_for_an_unknown_choice(in_workspace, owner_client):
+    mailing = make_mailing()
+    make_run(mailing, timezone.now() - timedelta(days=10))
 
     response = owner_client.get(f"/delivery/mailings/{mailing.pk}/", {"period": "forever"})
 
@@ -347,7 +347,7 @@ def test_workspace_totals_split_the_last_thirty_days_from_all_time(in_workspace)
 
 
 def test_unsubscribe_totals_count_who_left_and_who_left_recently(in_workspace):
-    from .report_data import make_client
+    from saas.factories import make_client
 
     now = timezone.now()
     make_client(is_subscribed=False, unsubscribed_at=now - timedelta(days=2))
@@ -359,7 +359,7 @@ def test_unsubscribe_totals_count_who_left_and_who_left_recently(in_workspace):
 
 
 def test_workspace_report_shows_the_unsubscribes(in_workspace, owner_client):
-    from .report_data import make_client
+    from saas.factories import make_client
 
     make_client(is_subscribed=False, unsubscribed_at=timezone.now())
 

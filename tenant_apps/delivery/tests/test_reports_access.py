@@ -5,11 +5,9 @@ import uuid
 import pytest
 from django_tenants.utils import schema_context
 
+from saas.factories import make_attempt, make_delivery, make_mailing, make_manager, make_run
 from tenant_apps.campaigns.models import Mailing
 from tenant_apps.delivery.models import Run
-from tenants.access import ensure_managers_group
-
-from .report_data import make_attempt, make_delivery, make_mailing, make_run
 
 
 @pytest.fixture
@@ -24,10 +22,8 @@ def report_urls(mailing):
 
 
 @pytest.fixture
-def manager(user_factory):
-    user = user_factory()
-    user.groups.add(ensure_managers_group())
-    return user
+def manager(db):
+    return make_manager()
 
 
 @pytest.mark.parametrize("role", ["owner", "editor", "viewer"])
@@ -139,9 +135,8 @@ def test_globex_member_cannot_open_acme_reports(mailing, other_workspace, worksp
 def test_report_and_unsubscribe_pages_send_and_queue_nothing(
     mailing, workspace, workspace_client, member_factory, mailoutbox, django_capture_on_commit_callbacks
 ):
+    from saas.factories import make_client
     from tenant_apps.delivery.unsubscribe import make_token
-
-    from .report_data import make_client
 
     workspace_client.force_login(member_factory(workspace, "owner"))
     token = make_token(workspace.schema_name, make_client().pk)

@@ -8,18 +8,18 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
+from saas.factories import make_attempt, make_delivery, make_mailing, make_run
 from saas.tests.test_browser_smoke import signed_in_cookie
 from tenants.access import set_member_role
 from tenants.models import Workspace
 
-from .report_data import make_attempt, make_delivery, make_mailing, make_run
-
-pytestmark = pytest.mark.browser
+# Journeys commit what they make: only into their own workspace (saas/testing.py).
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("journey_workspace")]
 
 
 def test_owner_opens_a_mailings_report_sees_the_chart_and_filters_the_log_by_failures(live_site, page):
     name = f"Winter sale {uuid.uuid4().hex[:6]}"
-    with schema_context("ws_acme"):
+    with schema_context("ws_journeys"):
         mailing = make_mailing(name=name)
         run = make_run(mailing)
         now = timezone.now()
@@ -28,10 +28,10 @@ def test_owner_opens_a_mailings_report_sees_the_chart_and_filters_the_log_by_fai
         for n in range(2):
             make_attempt(make_delivery(run, "failed"), now - timedelta(minutes=10 + n), "failure", 550)
     owner, _ = get_user_model().objects.get_or_create(email=f"report-owner-{uuid.uuid4().hex[:6]}@example.com")
-    set_member_role(owner, Workspace.objects.get(slug="acme"), "owner")
-    page.context.add_cookies([signed_in_cookie(owner, "acme.localhost")])
+    set_member_role(owner, Workspace.objects.get(slug="journeys"), "owner")
+    page.context.add_cookies([signed_in_cookie(owner, "journeys.localhost")])
 
-    page.goto(live_site.workspace_url("acme", "/"))
+    page.goto(live_site.workspace_url("journeys", "/"))
     page.get_by_test_id("nav-reports").click()
     page.get_by_role("link", name=name).click()
 

@@ -9,10 +9,9 @@ from django.test import Client as DjangoClient
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
+from saas.factories import make_client
 from tenant_apps.audience.models import Client
 from tenant_apps.delivery.unsubscribe import list_unsubscribe_headers, make_token, unsubscribe_url
-
-from .report_data import make_client
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 """Create the demo users, workspace and content for `make run` (idempotent) and print how to get in."""
 
 import datetime
+import zoneinfo
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -12,9 +13,12 @@ from django_tenants.utils import schema_context
 
 from saas.links import absolute_url
 from shared_apps.accounts.services import mark_email_verified
+from shared_apps.blog.demo import add_demo_posts
 from shared_apps.landing import counters
 from tenant_apps.audience.models import Client
-from tenant_apps.campaigns.models import Message
+from tenant_apps.campaigns.models import Mailing, Message
+from tenant_apps.delivery import services as delivery_services
+from tenant_apps.delivery.demo import add_demo_report
 from tenants.access import MANAGERS_GROUP
 from tenants.models import Workspace
 from tenants.services import create_workspace
@@ -38,6 +42,8 @@ DEMO_BODY = (
     "Рассылка подставляет имя каждого получателя и ссылку для отписки.\n\n"
     "Отписаться: {{ unsubscribe_url }}\n"
 )
+SENT_MAILING = "Весенние новости: первая волна"
+SCHEDULED_MAILING = "Весенние новости: вторая волна"
 
 
 def demo_clients():
@@ -57,8 +63,11 @@ class Command(BaseCommand):
         workspace = Workspace.objects.filter(slug=DEMO_SLUG).first()
         if workspace is None:
             workspace = create_workspace(name="Demo", slug=DEMO_SLUG, owner=owner)
+        with transaction.atomic():
+            add_demo_posts(author=manager)
         with schema_context(workspace.schema_name), transaction.atomic():
-            add_demo_content()
+            message = add_demo_content()
+            add_demo_mailings(workspace, message)
 
         # Printed from SITE_URL, which `make run` sets from the port it serves on.
         lines = [
@@ -84,7 +93,7 @@ def demo_user(email, full_name):
 
 
 def add_demo_content():
-    """30 clients (a few unsubscribed) and a message with placeholders, each made once."""
+    """30 clients (a few unsubscribed) and a message with placeholders, each made once; returns the message."""
     unsubscribed_at = timezone.now() - datetime.timedelta(days=3)
     existing = {email.lower() for email in Client.objects.values_list("email", flat=True)}
     new_clients = []
@@ -103,5 +112,28 @@ def add_demo_content():
         )
     Client.objects.bulk_create(new_clients)
     counters.recipients_added(client.email for client in new_clients)  # the home page's figure
-    if not Message.objects.filter(subject=DEMO_SUBJECT).exists():
-        Message.objects.create(subject=DEMO_SUBJECT, body_text=DEMO_BODY)
+    message = Message.objects.filter(subject=DEMO_SUBJECT).first()
+    return message or Message.objects.create(subject=DEMO_SUBJECT, body_text=DEMO_BODY)
+
+
+def add_demo_mailings(workspace, message):
+    """A mailing sent yesterday morning (with its report) and one scheduled in three days, each made once.
+
+    The sent one's window is over before it is saved, so nothing is sent: its
+    history is recorded by delivery.demo. The scheduled one goes into the
+    schedule index and is sent by the consumer when its time comes.
+    """
+    local = zoneinfo.ZoneInfo(workspace.time_zone)
+    today = timezone.localdate(timezone=local)
+    if not Mailing.objects.filter(name=SENT_MAILING).exists():
+        start = datetime.datetime.combine(today - datetime.timedelta(days=1), datetime.time(9, 0), tzinfo=local)
+        sent = Mailing.objects.create(
+            name=SENT_MAILING, message=message, start_at=start, end_at=start + datetime.timedelta(hours=8)
+        )
+        add_demo_report(sent, start)
+    if not Mailing.objects.filter(name=SCHEDULED_MAILING).exists():
+        start = datetime.datetime.combine(today + datetime.timedelta(days=3), datetime.time(10, 0), tzinfo=local)
+        scheduled = Mailing.objects.create(
+            name=SCHEDULED_MAILING, message=message, start_at=start, end_at=start + datetime.timedelta(days=1)
+        )
+        delivery_services.mailing_changed(scheduled)  # into the schedule index and the home page's figures

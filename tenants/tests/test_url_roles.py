@@ -1,0 +1,118 @@
+"""Every URL of the audience, delivery and workspace URLconfs states who may use it.
+
+A test fails when one of these apps gets a URL that is not listed here, and
+each listed URL is requested by every kind of visitor: anonymous visitors are
+sent to sign in, people without the right get 404 (never a page, never a
+change), the others get through. (Messages and mailings: campaigns/tests/test_access.py;
+the console: console/tests/test_access.py.)
+"""
+
+import uuid
+
+import pytest
+from django.urls import reverse
+from django_tenants.utils import schema_context
+
+from saas.factories import make_client, make_manager
+from tenant_apps.audience import urls as audience_urls
+from tenant_apps.delivery import urls as delivery_urls
+from tenants import urls_workspace
+from tenants.invitations import invite
+
+# Who may do what: "read" any member and managers; "change" owners and editors;
+# "owner" owners only; "open" anyone, signed in or not (links from emails, hand-off).
+RULES = {
+    # audience
+    ("audience:list", "get"): "read",
+    ("audience:detail", "get"): "read",
+    ("audience:export", "get"): "read",
+    ("audience:import", "get"): "read",
+    ("audience:import", "post"): "change",
+    ("audience:import_detail", "get"): "read",
+    ("audience:import_progress", "get"): "read",
+    ("audience:create", "get"): "change",
+    ("audience:edit", "get"): "change",
+    ("audience:delete", "get"): "change",
+    ("audience:subscription", "post"): "change",
+    # delivery (reports only read; the unsubscribe page is on the root URLconf)
+    ("delivery:reports", "get"): "read",
+    ("delivery:mailing_report", "get"): "read",
+    # the workspace itself
+    ("workspace:sign_out", "get"): "read",
+    ("workspace:members", "get"): "owner",
+    ("workspace:invite", "post"): "owner",
+    ("workspace:change_role", "post"): "owner",
+    ("workspace:remove", "post"): "owner",
+    ("workspace:revoke", "post"): "owner",
+    ("workspace:settings", "get"): "owner",
+}
+ALLOWED = {
+    "read": {"viewer", "manager", "editor", "owner"},
+    "change": {"editor", "owner"},
+    "owner": {"owner"},
+}
+VISITORS = ["anonymous", "viewer", "manager", "editor", "owner"]
+
+
+def names_of(module):
+    return {f"{module.app_name}:{pattern.name}" for pattern in module.urlpatterns}
+
+
+def test_every_url_of_these_apps_is_classified():
+    listed = {name for name, _method in RULES}
+
+    assert names_of(audience_urls) | names_of(delivery_urls) | names_of(urls_workspace) == listed
+
+
+@pytest.fixture
+def objects(workspace, member_factory):
+    """One of everything a URL may point at, in acme."""
+    from saas.factories import make_mailing
+    from tenant_apps.audience.models import ImportJob
+
+    teammate = member_factory(workspace, "viewer")
+    invitation = invite(
+        workspace=workspace, email=f"{uuid.uuid4().hex[:8]}@example.com", role="editor", invited_by=None
+    )
+    with schema_context(workspace.schema_name):
+        client = make_client("target@example.com")
+        job = ImportJob.objects.create(file_name="c.csv", data=b"email\n", status="done")
+        mailing = make_mailing()
+    return {
+        "audience:detail": [client.pk],
+        "audience:edit": [client.pk],
+        "audience:delete": [client.pk],
+        "audience:subscription": [client.pk],
+        "audience:import_detail": [job.pk],
+        "audience:import_progress": [job.pk],
+        "delivery:mailing_report": [mailing.pk],
+        "workspace:change_role": [teammate.pk],
+        "workspace:remove": [teammate.pk],
+        "workspace:revoke": [invitation.pk],
+    }
+
+
+def sign_in(client, visitor, workspace, member_factory, user_factory):
+    if visitor == "manager":
+        client.force_login(make_manager())
+    elif visitor != "anonymous":
+        client.force_login(member_factory(workspace, visitor))
+
+
+@pytest.mark.parametrize("visitor", VISITORS)
+@pytest.mark.parametrize(("name", "method"), sorted(RULES))
+def test_each_visitor_gets_what_the_rule_says(
+    workspace, workspace_client, member_factory, user_factory, objects, visitor, name, method
+):
+    sign_in(workspace_client, visitor, workspace, member_factory, user_factory)
+    url = reverse(name, args=objects.get(name, []))
+
+    response = getattr(workspace_client, method)(url, {"role": "viewer", "email": "new@example.com"})
+
+    rule = RULES[(name, method)]
+    if visitor == "anonymous":
+        assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+    elif visitor in ALLOWED[rule]:
+        assert response.status_code in (200, 302), response.status_code
+    else:
+        assert response.status_code == 404
