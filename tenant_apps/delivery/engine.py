@@ -378,7 +378,9 @@ RATE_WAIT_INLINE = 5.0
 
 def run_context(run, workspace):
     cache = _local.__dict__.setdefault("contexts", {})
-    key = (connection.schema_name, run.pk, smtp_config(), settings.DELIVERY_FROM_EMAIL)
+    # run.created too: a run id can come back (a schema dropped and re-created, a test database's sequences
+    # reset), and another run's From, DKIM key or links must never be reused.
+    key = (connection.schema_name, run.pk, run.created, smtp_config(), settings.DELIVERY_FROM_EMAIL)
     entry = cache.get(key)
     if entry is None or time.monotonic() - entry[1] > CONTEXT_TTL:
         if len(cache) > 50:
