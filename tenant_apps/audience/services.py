@@ -19,6 +19,7 @@ from django.utils.translation import gettext_noop
 
 from shared_apps.landing import counters
 
+from . import lists
 from .models import Client, ImportJob
 
 # --- list, search, saving ---------------------------------------------------------
@@ -26,8 +27,8 @@ from .models import Client, ImportJob
 SUBSCRIBED, UNSUBSCRIBED = "subscribed", "unsubscribed"
 
 
-def search_clients(query="", status=""):
-    """Clients matching a substring of the email or name, optionally by subscription state.
+def search_clients(query="", status="", list_id=None):
+    """Clients matching a substring of the email or name, optionally by subscription state and list.
 
     The substring search is served by the trigram indexes (migration 0002);
     ordering by lower(email) is served by the unique index.
@@ -40,6 +41,7 @@ def search_clients(query="", status=""):
         clients = clients.filter(is_subscribed=True)
     elif status == UNSUBSCRIBED:
         clients = clients.filter(is_subscribed=False)
+    clients = lists.filter_by_list(clients, list_id)
     return clients.order_by(Lower("email"))  # unique, so a full order
 
 
@@ -318,9 +320,12 @@ def insert_new_clients(batch):
     return len(created)
 
 
-def create_import_job(uploaded_file, uploaded_by=""):
+def create_import_job(uploaded_file, uploaded_by="", target_list=None):
     return ImportJob.objects.create(
-        file_name=uploaded_file.name[:255], data=uploaded_file.read(), uploaded_by=uploaded_by or ""
+        file_name=uploaded_file.name[:255],
+        data=uploaded_file.read(),
+        uploaded_by=uploaded_by or "",
+        target_list=target_list,
     )
 
 
@@ -394,6 +399,9 @@ def import_rows(job):
                 batch.append({**values, "line": line})
         with transaction.atomic():  # the rows and their counts are saved together, or neither
             created, stopped_at = insert_within_client_limit(batch)
+            if job.target_list_id:
+                # New and existing clients of the batch join the list; one past the limit was not inserted.
+                lists.subscribe_emails(job.target_list_id, [row["email"] for row in batch])
             job.created_count += created
             job.existing_count += len(batch) - created
             job.processed_rows = min(start + BATCH_SIZE, len(rows))

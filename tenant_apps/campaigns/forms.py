@@ -3,7 +3,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from tenant_apps.audience.models import Client
+from tenant_apps.audience.models import Client, MailingList
 
 from .models import Mailing, Message
 from .rendering import PLACEHOLDERS, unknown_placeholders
@@ -137,6 +137,13 @@ class MailingForm(BootstrapFormMixin, forms.ModelForm):
     # Picked through the search endpoint and posted as one hidden field of ids,
     # so neither the page nor the POST carries one element per client.
     clients = ClientIdsField(label=_("Chosen clients"))
+    lists = forms.ModelMultipleChoiceField(
+        label=_("Lists"),
+        queryset=MailingList.objects.order_by("name"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Used when the recipients are the subscribers of chosen lists; each client gets one copy."),
+    )
 
     class Meta:
         model = Mailing
@@ -145,6 +152,7 @@ class MailingForm(BootstrapFormMixin, forms.ModelForm):
             "message",
             "audience",
             "clients",
+            "lists",
             "start_at",
             "end_at",
             "periodicity",
@@ -172,6 +180,7 @@ class MailingForm(BootstrapFormMixin, forms.ModelForm):
         cleaned = super().clean()
         self.check_times(cleaned.get("start_at"), cleaned.get("end_at"))
         self.check_recipients(cleaned.get("audience"), cleaned.get("clients"))
+        self.check_lists(cleaned.get("audience"), cleaned.get("lists"))
         self.check_from(cleaned.get("from_email"))
         return cleaned
 
@@ -198,6 +207,12 @@ class MailingForm(BootstrapFormMixin, forms.ModelForm):
                 self.add_error("clients", _("Choose at least one client."))
             elif not clients.filter(is_subscribed=True).exists():
                 self.add_error("clients", _("None of the chosen clients is subscribed."))
+
+    def check_lists(self, audience, chosen):
+        if audience != Mailing.Audience.LISTS or "lists" in self.errors:
+            return
+        if not chosen:
+            self.add_error("lists", _("Choose at least one list."))
 
     def chosen_client_ids(self):
         """The ids in the form's current value (bound or initial), for re-rendering the picker."""

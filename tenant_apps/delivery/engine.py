@@ -25,6 +25,7 @@ from django.db import connection, transaction
 from django.db.models import Count, Min, Q
 from django.utils import timezone
 
+from tenant_apps.audience import lists
 from tenant_apps.campaigns.rendering import CompiledMessage
 from tenant_apps.engagement.tracking import RunTracking
 from tenant_apps.senders import quotas, sending
@@ -129,6 +130,9 @@ def create_deliveries(run, mailing):
         through = mailing.clients.through._meta.db_table
         audience = f'AND c.id IN (SELECT client_id FROM "{through}" WHERE mailing_id = %(mailing)s)'  # noqa: S608
         params["mailing"] = mailing.pk
+    elif mailing.audience == mailing.Audience.LISTS:
+        audience, list_params = lists.mailing_lists_condition(mailing.pk)
+        params.update(list_params)
     sql = f"""
         INSERT INTO delivery_delivery
             (run_id, client_id, email, status, attempt_count, next_attempt_at, claimed_by, last_response)
