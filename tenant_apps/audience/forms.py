@@ -1,8 +1,9 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from . import fields as custom_fields
 from . import lists, services
-from .models import Client, MailingList
+from .models import Client, CustomField, MailingList
 
 
 def list_choices():
@@ -23,6 +24,32 @@ class ClientForm(forms.ModelForm):
         self.fields["lists"].queryset = list_choices()
         if self.instance.pk:
             self.initial["lists"] = list(lists.subscribed_lists(self.instance))
+        self.custom_fields = custom_fields.definitions()
+        for definition in self.custom_fields:
+            name = FIELD_PREFIX + definition.key
+            self.fields[name] = forms.CharField(label=definition.label, required=False, max_length=None)
+            if definition.type == CustomField.Type.CHOICE:
+                self.fields[name].widget = forms.Select(
+                    choices=[("", "—")] + [(c, c) for c in definition.choices], attrs={"class": "form-select"}
+                )
+            elif definition.type == CustomField.Type.DATE:
+                self.fields[name].widget = DateInput()
+            stored = (self.instance.fields or {}).get(definition.key)
+            # A date input takes ISO dates; other types show as written in messages.
+            self.initial[name] = stored if definition.type == CustomField.Type.DATE else custom_fields.display(stored)
+
+    def clean(self):
+        cleaned = super().clean()
+        self.check_client_limit()
+        changes = {}
+        for definition in self.custom_fields:
+            name = FIELD_PREFIX + definition.key
+            try:
+                changes[definition.key] = custom_fields.clean_value(definition, cleaned.get(name))
+            except custom_fields.InvalidValue as error:
+                self.add_error(name, services.translate(error.message, error.params))
+        self.instance.fields = custom_fields.set_values(self.instance.fields, changes)
+        return cleaned
 
     class Meta:
         model = Client
@@ -30,8 +57,7 @@ class ClientForm(forms.ModelForm):
         widgets = {"comment": forms.Textarea(attrs={"rows": 3})}
         help_texts = {"is_subscribed": _("Unsubscribed clients receive no mailings.")}
 
-    def clean(self):
-        cleaned = super().clean()
+    def check_client_limit(self):
         if self.instance.pk is None:
             from tenant_apps.senders.quotas import client_limit, client_room, workspace_here
 
@@ -42,7 +68,6 @@ class ClientForm(forms.ModelForm):
                     % {"max": client_limit(workspace)},
                     code="client_limit",
                 )
-        return cleaned
 
     def clean_email(self):
         email = self.cleaned_data["email"].strip()
@@ -51,6 +76,14 @@ class ClientForm(forms.ModelForm):
                 _("A client with this email already exists (emails are compared ignoring case)."), code="taken"
             )
         return email
+
+
+FIELD_PREFIX = "field_"
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+    format = "%Y-%m-%d"
 
 
 class ClientFilterForm(forms.Form):
@@ -124,3 +157,50 @@ class MailingListForm(forms.ModelForm):
         if lists.name_taken(name, exclude_pk=self.instance.pk):
             raise forms.ValidationError(_("A list with this name already exists."), code="taken")
         return name
+
+
+class CustomFieldForm(forms.ModelForm):
+    """A field's definition; its key and type are fixed once it exists (stored values depend on them)."""
+
+    choices_text = forms.CharField(
+        label=_("Choices"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("For “one of a set of choices”: one choice per line."),
+    )
+
+    class Meta:
+        model = CustomField
+        fields = ["label", "key", "type"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["type"].widget.attrs["class"] = "form-select"
+        if self.instance.pk:
+            del self.fields["key"], self.fields["type"]
+            self.initial["choices_text"] = "\n".join(self.instance.choices)
+
+    def clean_key(self):
+        key = self.cleaned_data["key"].strip()
+        if not custom_fields.KEY_RE.match(key):
+            raise forms.ValidationError(
+                _("Use Latin lowercase letters, digits and _, starting with a letter (up to 40)."), code="key"
+            )
+        if CustomField.objects.filter(key=key).exclude(pk=self.instance.pk).exists():
+            raise forms.ValidationError(_("A field with this key already exists."), code="taken")
+        return key
+
+    def clean(self):
+        cleaned = super().clean()
+        field_type = cleaned.get("type", self.instance.type)
+        choices = custom_fields.parse_choices(cleaned.get("choices_text", ""))
+        if field_type == CustomField.Type.CHOICE:
+            if not choices:
+                self.add_error("choices_text", _("Give at least one choice."))
+            elif len(choices) > custom_fields.MAX_CHOICES or any(len(c) > 100 for c in choices):
+                self.add_error("choices_text", _("At most 100 choices of up to 100 characters each."))
+            elif self.instance.pk and (removed := set(self.instance.choices) - set(choices)):
+                if custom_fields.values_in_use(self.instance.key, sorted(removed)):
+                    self.add_error("choices_text", _("Some clients have a choice you removed; change them first."))
+        self.instance.choices = choices if field_type == CustomField.Type.CHOICE else []
+        return cleaned

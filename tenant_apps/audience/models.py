@@ -18,6 +18,11 @@ class Client(models.Model):
     # Kept by the tracking drain (tenant_apps/engagement), people only, so segments can use them.
     last_opened_at = models.DateTimeField(_("last opened"), null=True, blank=True)
     last_clicked_at = models.DateTimeField(_("last clicked"), null=True, blank=True)
+    # Custom field values {key: value}, validated against CustomField by audience.fields on every write.
+    # db_default: raw INSERTs (the CSV import, benches) that do not name the column get {} too.
+    fields = models.JSONField(
+        _("custom fields"), default=dict, db_default=models.Value({}, output_field=models.JSONField()), blank=True
+    )
 
     class Meta:
         verbose_name = _("client")
@@ -29,6 +34,8 @@ class Client(models.Model):
             # on 100k clients; pg_trgm is created in `public` by migration 0002.
             GinIndex(fields=["email"], name="client_email_trgm", opclasses=["gin_trgm_ops"]),
             GinIndex(fields=["full_name"], name="client_full_name_trgm", opclasses=["gin_trgm_ops"]),
+            # Containment and key lookups on custom field values (`fields @> '{"city": "Казань"}'`).
+            GinIndex(fields=["fields"], name="client_fields_gin"),
         ]
 
     def __str__(self):
@@ -174,3 +181,35 @@ class Membership(models.Model):
 
     def __str__(self):
         return f"{self.client} — {self.mailing_list}"
+
+
+class CustomField(models.Model):
+    """A field the owners define for the workspace's clients; values live in `Client.fields`."""
+
+    class Type(models.TextChoices):
+        TEXT = "text", _("text")
+        NUMBER = "number", _("number")
+        DATE = "date", _("date")
+        BOOLEAN = "boolean", _("yes/no")
+        CHOICE = "choice", _("one of a set of choices")
+
+    key = models.CharField(
+        _("key"),
+        max_length=40,
+        unique=True,
+        help_text=_(
+            "Latin letters, digits and _, starting with a letter; used as {{ fields.key }} and in CSV headers."
+        ),
+    )
+    label = models.CharField(_("label"), max_length=100)
+    type = models.CharField(_("type"), max_length=10, choices=Type.choices, default=Type.TEXT)
+    choices = models.JSONField(_("choices"), default=list, blank=True)
+    created = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("custom field")
+        verbose_name_plural = _("custom fields")
+        ordering = ["label"]
+
+    def __str__(self):
+        return self.label

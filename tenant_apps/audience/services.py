@@ -6,6 +6,7 @@ request (the import task, the benchmark) enter it with `schema_context`.
 
 import csv
 import io
+import json
 from datetime import timedelta
 
 from django.core.exceptions import ValidationError
@@ -19,6 +20,7 @@ from django.utils.translation import gettext_noop
 
 from shared_apps.landing import counters
 
+from . import fields as custom_fields
 from . import lists
 from .models import Client, ImportJob
 
@@ -211,14 +213,25 @@ def normalise_header(cell):
     return " ".join(cell.replace("\ufeff", "").strip().lower().split())
 
 
-def column_positions(header):
-    """{field: index} for the known columns of a header row (first occurrence wins)."""
+def column_positions(header, definitions=()):
+    """{field: index} for the known columns of a header row (first occurrence wins).
+
+    A column named like a custom field's key or label fills that field, as
+    "fields.<key>".
+    """
+    aliases_of = dict(COLUMN_ALIASES)
+    for definition in definitions:
+        aliases_of[custom_fields.FIELD_COLUMN + definition.key] = {
+            definition.key.lower(),
+            normalise_header(definition.label),
+        }
     positions = {}
     for index, cell in enumerate(header):
         name = normalise_header(cell)
-        for field, aliases in COLUMN_ALIASES.items():
+        for field, aliases in aliases_of.items():
             if name in aliases and field not in positions:
                 positions[field] = index
+                break
     return positions
 
 
@@ -239,7 +252,7 @@ def sniff_delimiter(text):
     )
 
 
-def read_csv(text):
+def read_csv(text, definitions=()):
     """(positions, header length, [(line number, cells)]) of a CSV text; raises ImportRefused."""
     delimiter = sniff_delimiter(text)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
@@ -262,10 +275,10 @@ def read_csv(text):
             line=reader.line_num,
             error=str(error),
         ) from None
-    return column_positions(header), len(header), rows
+    return column_positions(header, definitions), len(header), rows
 
 
-def clean_row(cells, positions, header_length):
+def clean_row(cells, positions, header_length, definitions=None):
     """({email, full_name, comment}, None, {}) for a good row, or (None, reason, params)."""
     if len(cells) <= max(positions.values()):
         return None, REASON_FEWER_CELLS, {}
@@ -287,13 +300,22 @@ def clean_row(cells, positions, header_length):
         return None, REASON_INVALID_EMAIL, {}
     if len(values["full_name"]) > MAX_FULL_NAME:
         return None, REASON_NAME_TOO_LONG, {"max": MAX_FULL_NAME}
+    values["fields"] = {}
+    for column in [name for name in values if name.startswith(custom_fields.FIELD_COLUMN)]:
+        definition = definitions[column.removeprefix(custom_fields.FIELD_COLUMN)]
+        try:
+            value = custom_fields.clean_value(definition, values.pop(column))
+        except custom_fields.InvalidValue as error:
+            return None, error.message, error.params
+        if value is not None:
+            values["fields"][definition.key] = value
     return values, None, {}
 
 
 INSERT_SQL = """
-    INSERT INTO audience_client (email, full_name, comment, is_subscribed, created, updated)
-    SELECT email, full_name, comment, true, %s, %s
-    FROM unnest(%s::text[], %s::text[], %s::text[]) AS batch(email, full_name, comment)
+    INSERT INTO audience_client (email, full_name, comment, fields, is_subscribed, created, updated)
+    SELECT email, full_name, comment, fields::jsonb, true, %s, %s
+    FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[]) AS batch(email, full_name, comment, fields)
     ON CONFLICT DO NOTHING
     RETURNING email
 """
@@ -313,6 +335,7 @@ def insert_new_clients(batch):
                 [row["email"] for row in batch],
                 [row["full_name"] for row in batch],
                 [row["comment"] for row in batch],
+                [json.dumps(row.get("fields") or {}, ensure_ascii=False) for row in batch],
             ],
         )
         created = [row[0] for row in cursor.fetchall()]
@@ -380,7 +403,8 @@ def run_import(job):
 
 def import_rows(job):
     text, job.encoding = decode_csv(bytes(job.data))
-    positions, header_length, rows = read_csv(text)
+    definitions = {definition.key: definition for definition in custom_fields.definitions()}
+    positions, header_length, rows = read_csv(text, definitions.values())
     job.total_rows = len(rows)
     job.save(update_fields=["encoding", "total_rows"])
     first_line_of = {}  # lower(email) -> line where the file first had it
@@ -388,11 +412,11 @@ def import_rows(job):
     # earlier, interrupted run (each batch commits with its counts); they
     # are only read again to know their emails for the duplicate check.
     for line, cells in rows[: job.processed_rows]:
-        check_row(line, cells, positions, header_length, first_line_of)
+        check_row(line, cells, positions, header_length, first_line_of, definitions)
     for start in range(job.processed_rows, len(rows), BATCH_SIZE):
         batch = []
         for line, cells in rows[start : start + BATCH_SIZE]:
-            values, reason, params = check_row(line, cells, positions, header_length, first_line_of)
+            values, reason, params = check_row(line, cells, positions, header_length, first_line_of, definitions)
             if values is None:
                 record_error(job, line, reason, params, cells, positions)
             else:
@@ -440,9 +464,9 @@ def insert_within_client_limit(batch):
     return created, ((client_limit(workspace), batch[0]["line"]) if batch else None)
 
 
-def check_row(line, cells, positions, header_length, first_line_of):
+def check_row(line, cells, positions, header_length, first_line_of, definitions=None):
     """(values, None, {}) for a good row not seen earlier in the file, else (None, reason, params)."""
-    values, reason, params = clean_row(cells, positions, header_length)
+    values, reason, params = clean_row(cells, positions, header_length, definitions)
     if values is None:
         return None, reason, params
     key = values["email"].lower()

@@ -18,9 +18,10 @@ from django.views.decorators.http import require_POST
 from tenant_apps.engagement import reports as engagement_reports
 from tenants.access import require_role
 
+from . import fields as custom_fields
 from . import lists, services, tasks
-from .forms import ClientFilterForm, ClientForm, ImportForm, MailingListForm
-from .models import Client, ImportJob, MailingList
+from .forms import ClientFilterForm, ClientForm, CustomFieldForm, ImportForm, MailingListForm
+from .models import Client, CustomField, ImportJob, MailingList
 
 PAGE_SIZE = 50
 
@@ -55,6 +56,10 @@ def client_detail(request, pk):
         "can_edit": role.can_edit,
         "tracking_hits": engagement_reports.client_hits(client.pk),
         "memberships": lists.client_memberships(client),
+        "field_values": [
+            (definition.label, custom_fields.display((client.fields or {}).get(definition.key)))
+            for definition in custom_fields.definitions()
+        ],
     }
     return render(request, "tenant/clients/detail.html", context)
 
@@ -214,3 +219,46 @@ def list_delete(request, pk):
         messages.success(request, _("List %(name)s deleted.") % {"name": mailing_list.name})
         return redirect("audience:lists")
     return render(request, "tenant/lists/delete.html", {"mailing_list": mailing_list})
+
+
+# --- custom fields ----------------------------------------------------------------------
+# Every role may see the definitions; only owners define them (they shape every form and import).
+
+
+def field_index(request):
+    """The workspace's custom fields. Every role may see them."""
+    role = require_role(request)
+    context = {"definitions": custom_fields.definitions(), "can_manage": role.can_manage_members}
+    return render(request, "tenant/fields/index.html", context)
+
+
+def field_create(request):
+    """Define a field. Owners only."""
+    require_role(request, manage_members=True)
+    return _field_form(request, CustomField(), _("Field %(label)s added."))
+
+
+def field_edit(request, pk):
+    """Change a field's label or choices. Owners only."""
+    require_role(request, manage_members=True)
+    return _field_form(request, get_object_or_404(CustomField, pk=pk), _("Field %(label)s saved."))
+
+
+def _field_form(request, definition, success):
+    form = CustomFieldForm(request.POST or None, instance=definition)
+    if request.method == "POST" and form.is_valid():
+        definition = form.save()
+        messages.success(request, success % {"label": definition.label})
+        return redirect("audience:fields")
+    return render(request, "tenant/fields/form.html", {"form": form, "definition": definition})
+
+
+def field_delete(request, pk):
+    """Confirm, then delete a field and its values. Owners only."""
+    require_role(request, manage_members=True)
+    definition = get_object_or_404(CustomField, pk=pk)
+    if request.method == "POST":
+        custom_fields.delete_field(definition)
+        messages.success(request, _("Field %(label)s deleted.") % {"label": definition.label})
+        return redirect("audience:fields")
+    return render(request, "tenant/fields/delete.html", {"definition": definition})

@@ -3,10 +3,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from tenant_apps.audience.fields import field_keys
 from tenant_apps.audience.models import Client, MailingList
 
 from .models import Mailing, Message
-from .rendering import PLACEHOLDERS, unknown_placeholders
+from .rendering import FIELD_PREFIX, PLACEHOLDERS, unknown_placeholders
 
 DATETIME_INPUT_FORMAT = "%Y-%m-%dT%H:%M"
 MAX_ID = 2**63
@@ -16,8 +17,8 @@ def as_placeholders(names):
     return ", ".join("{{ " + name + " }}" for name in names)
 
 
-def known_placeholders_text():
-    return as_placeholders(PLACEHOLDERS)
+def known_placeholders_text(field_keys=()):
+    return as_placeholders([*PLACEHOLDERS, *(FIELD_PREFIX + key for key in field_keys)])
 
 
 class BootstrapFormMixin:
@@ -61,21 +62,22 @@ class MessageForm(BootstrapFormMixin, forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
+        keys = field_keys()
         # Reported per field, so the author sees where the typo is.
         for name in self.Meta.fields:
-            unknown = unknown_placeholders(cleaned.get(name, ""))
+            unknown = unknown_placeholders(cleaned.get(name, ""), field_keys=keys)
             if unknown:
-                self.add_error(name, unknown_placeholder_error(unknown))
+                self.add_error(name, unknown_placeholder_error(unknown, keys))
         return cleaned
 
 
-def unknown_placeholder_error(unknown):
+def unknown_placeholder_error(unknown, field_keys=()):
     names = as_placeholders(unknown)
     return ngettext(
         "Unknown placeholder %(names)s. Known ones: %(known)s.",
         "Unknown placeholders %(names)s. Known ones: %(known)s.",
         len(unknown),
-    ) % {"names": names, "known": known_placeholders_text()}
+    ) % {"names": names, "known": known_placeholders_text(field_keys)}
 
 
 class ClientIdsField(forms.Field):

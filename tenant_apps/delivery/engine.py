@@ -166,7 +166,7 @@ WITH picked AS (
     RETURNING d.id, d.client_id, d.email, d.attempt_count, picked.was
 )
 SELECT claimed.id, claimed.client_id, claimed.email, claimed.attempt_count, claimed.was = 'sending',
-       c.full_name, COALESCE(c.is_subscribed, FALSE)
+       c.full_name, COALESCE(c.is_subscribed, FALSE), c.fields
 FROM claimed LEFT JOIN audience_client c ON c.id = claimed.client_id
 ORDER BY claimed.id
 """
@@ -183,6 +183,7 @@ class Claimed:
     reclaimed: bool
     name: str | None
     subscribed: bool
+    fields: dict | None = None  # custom field values, for {{ fields.<key> }}
 
 
 def claim_batch(run, me, limit, now):
@@ -354,7 +355,9 @@ class RunContext:
 
     def message_for(self, claimed):
         url = self.links.url(claimed.client_id)
-        subject, text, html = self.template.render(name=claimed.name, email=claimed.email, unsubscribe_url=url)
+        subject, text, html = self.template.render(
+            name=claimed.name, email=claimed.email, unsubscribe_url=url, fields=claimed.fields
+        )
         text, html = self.tracking.personalise(claimed.id, text, html)
         message = build_message(
             from_header=self.from_header,

@@ -67,3 +67,27 @@ def test_members_of_a_list_the_mailing_does_not_target_are_not_recipients(in_wor
     mailing.lists.set([chosen])
 
     assert recipients_of_first_run(mailing, in_workspace) == [inside.email]
+
+
+def test_a_sent_message_carries_the_recipients_custom_field_value(
+    in_workspace, engine_settings, smtp_server, make_mailing
+):
+    from tenant_apps.audience.models import CustomField
+    from tenant_apps.delivery import engine
+
+    engine_settings(smtp_server.port)
+    CustomField.objects.create(key="city", label="Город")
+    mailing = make_mailing(2)
+    kazan, nowhere = mailing.subscribed_clients
+    Client.objects.filter(pk=kazan.pk).update(fields={"city": "Казань"})
+    mailing.message.body_text = "Город: [{{ fields.city }}]"
+    mailing.message.save()
+
+    for run in services.prepare_due_runs(mailing, workspace=in_workspace):
+        engine.process_run(run, in_workspace)
+
+    texts = {
+        rcpt: message.get_body(preferencelist=("plain",)).get_content() for rcpt, message, _ in smtp_server.messages
+    }
+    assert "Город: [Казань]" in texts[kazan.email]
+    assert "Город: []" in texts[nowhere.email]
