@@ -155,6 +155,15 @@ def display(value) -> str:
     return str(value)
 
 
+def csv_value(value) -> str:
+    """A stored value as a CSV cell that imports back to the same value."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
 def parse_choices(text: str) -> list[str]:
     """One choice per line, stripped, empty lines and repeats dropped, order kept."""
     seen = []

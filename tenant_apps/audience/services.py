@@ -116,11 +116,16 @@ class _Echo:
 
 
 def export_rows(clients):
-    """CSV lines (str) for the given clients: a BOM so Excel reads UTF-8, a header, one row each."""
+    """CSV lines (str) for the given clients: a BOM so Excel reads UTF-8, a header, one row each.
+
+    Custom fields follow the fixed columns, one column per field named by its
+    key, so the file imports back into the same fields.
+    """
+    keys = custom_fields.field_keys()
     writer = csv.writer(_Echo())
-    yield "\ufeff" + writer.writerow(EXPORT_COLUMNS)
-    rows = clients.values_list("email", "full_name", "comment", "is_subscribed", "unsubscribed_at", "created")
-    for email, full_name, comment, subscribed, unsubscribed_at, created in rows.iterator(chunk_size=2000):
+    yield "\ufeff" + writer.writerow(EXPORT_COLUMNS + tuple(keys))
+    rows = clients.values_list("email", "full_name", "comment", "is_subscribed", "unsubscribed_at", "created", "fields")
+    for email, full_name, comment, subscribed, unsubscribed_at, created, values in rows.iterator(chunk_size=2000):
         yield writer.writerow(
             (
                 escape_formula(email),
@@ -129,6 +134,7 @@ def export_rows(clients):
                 "yes" if subscribed else "no",
                 unsubscribed_at.isoformat() if unsubscribed_at else "",
                 created.isoformat(),
+                *(escape_formula(custom_fields.csv_value((values or {}).get(key))) for key in keys),
             )
         )
 

@@ -218,3 +218,21 @@ def test_values_are_found_by_containment(in_workspace):
 )
 def test_clean_value_normalises_by_type(field_type, raw, stored):
     assert custom_fields.clean_value(CustomField(key="k", label="K", type=field_type), raw) == stored
+
+
+def test_export_has_a_column_per_field_that_imports_back_to_the_same_values(in_workspace):
+    CustomField.objects.create(key="city", label="Город")
+    CustomField.objects.create(key="age", label="Возраст", type="number")
+    CustomField.objects.create(key="vip", label="VIP", type="boolean")
+    Client.objects.create(email="ann@example.com", fields={"city": "=Казань", "age": 7.5, "vip": False})
+    Client.objects.create(email="bob@example.com", fields={})
+    exported = "".join(services.export_rows(services.search_clients()))
+    Client.objects.all().delete()
+
+    services.run_import(ImportJob.objects.create(file_name="t.csv", data=exported.encode()))
+
+    assert exported.splitlines()[0] == "\ufeffemail,full_name,comment,subscribed,unsubscribed_at,created,age,city,vip"
+    assert dict(Client.objects.values_list("email", "fields")) == {
+        "ann@example.com": {"city": "=Казань", "age": 7.5, "vip": False},
+        "bob@example.com": {},
+    }
