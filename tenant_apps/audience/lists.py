@@ -117,16 +117,23 @@ def mailing_lists_condition(mailing_id: int) -> tuple[str, dict]:
     """SQL condition on `c.id` (audience_client c) for a mailing sent to lists, and its parameters.
 
     For the delivery engine's INSERT … SELECT: a client counts once however
-    many of the mailing's lists they are subscribed to.
+    many of the mailing's lists they are subscribed to. The list ids are read
+    first and passed as an array, so the planner estimates the members from
+    the membership statistics; it then scans the clients in order and
+    probes a hash of the members, and deliveries are written in client order
+    (joining the mailing's lists table inside made it guess a few thousand rows,
+    pick a nested loop and write deliveries in random order: 50% slower at 1M).
     """
     from tenant_apps.campaigns.models import Mailing
 
-    through = Mailing.lists.through._meta.db_table
-    # Only a table name is interpolated; the mailing id is a parameter.
-    sql = f"""AND c.id IN (SELECT m.client_id FROM audience_membership m
-        JOIN "{through}" ml ON ml.mailinglist_id = m.mailing_list_id
-        WHERE ml.mailing_id = %(mailing)s AND m.status = 'subscribed')"""  # noqa: S608
-    return sql, {"mailing": mailing_id}
+    list_ids = list(
+        Mailing.lists.through.objects.filter(mailing_id=mailing_id).values_list("mailinglist_id", flat=True)
+    )
+    sql = (
+        "AND c.id IN (SELECT m.client_id FROM audience_membership m "
+        "WHERE m.mailing_list_id = ANY(%(lists)s) AND m.status = 'subscribed')"
+    )
+    return sql, {"lists": list_ids}
 
 
 def mailing_list_recipient_count(mailing) -> int:

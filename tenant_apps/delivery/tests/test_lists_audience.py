@@ -91,3 +91,9 @@ def test_a_sent_message_carries_the_recipients_custom_field_value(
     }
     assert "Город: [Казань]" in texts[kazan.email]
     assert "Город: []" in texts[nowhere.email]
+
+
+def test_a_mailing_to_lists_whose_lists_are_gone_reaches_nobody(in_workspace, make_mailing):
+    mailing = make_mailing(2, audience="lists")
+
+    assert recipients_of_first_run(mailing, in_workspace) == []
