@@ -18,6 +18,11 @@ class Client(models.Model):
     # Kept by the tracking drain (tenant_apps/engagement), people only, so segments can use them.
     last_opened_at = models.DateTimeField(_("last opened"), null=True, blank=True)
     last_clicked_at = models.DateTimeField(_("last clicked"), null=True, blank=True)
+    # Custom field values {key: value}, validated against CustomField by audience.fields on every write.
+    # db_default: raw INSERTs (the CSV import, benches) that do not name the column get {} too.
+    fields = models.JSONField(
+        _("custom fields"), default=dict, db_default=models.Value({}, output_field=models.JSONField()), blank=True
+    )
 
     class Meta:
         verbose_name = _("client")
@@ -29,6 +34,8 @@ class Client(models.Model):
             # on 100k clients; pg_trgm is created in `public` by migration 0002.
             GinIndex(fields=["email"], name="client_email_trgm", opclasses=["gin_trgm_ops"]),
             GinIndex(fields=["full_name"], name="client_full_name_trgm", opclasses=["gin_trgm_ops"]),
+            # Containment and key lookups on custom field values (`fields @> '{"city": "Казань"}'`).
+            GinIndex(fields=["fields"], name="client_fields_gin"),
         ]
 
     def __str__(self):
@@ -68,6 +75,10 @@ class ImportJob(models.Model):
     file_name = models.CharField(_("file"), max_length=255)
     data = models.BinaryField(_("contents"))
     uploaded_by = models.EmailField(_("uploaded by"), blank=True)
+    # The list every row of the file joins (subscribed), or none.
+    target_list = models.ForeignKey(
+        "MailingList", verbose_name=_("list"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
     encoding = models.CharField(_("encoding"), max_length=20, blank=True)
     total_rows = models.PositiveIntegerField(_("rows"), default=0)
@@ -112,3 +123,93 @@ class ImportJob(models.Model):
         if not self.total_rows:
             return 0
         return min(100, self.processed_rows * 100 // self.total_rows)
+
+
+class MailingList(models.Model):
+    """A list clients subscribe to; a client may be on any number of them."""
+
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    description = models.TextField(_("description"), blank=True)
+    # Public lists are the ones a subscriber may see and choose (forms, preference centre).
+    is_public = models.BooleanField(_("public"), default=False)
+    double_opt_in = models.BooleanField(_("double opt-in"), default=True)
+    created = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("list")
+        verbose_name_plural = _("lists")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Membership(models.Model):
+    """A client's state on one list, with when and how it last changed.
+
+    Only `subscribed` members receive mailings sent to the list; the client's
+    own "unsubscribed from everything" (`Client.is_subscribed`) still wins.
+    """
+
+    class Status(models.TextChoices):
+        SUBSCRIBED = "subscribed", _("subscribed")
+        UNCONFIRMED = "unconfirmed", _("unconfirmed")
+        UNSUBSCRIBED = "unsubscribed", _("unsubscribed")
+
+    class Source(models.TextChoices):
+        MIGRATION = "migration", _("moved from before lists")
+        MANUAL = "manual", _("by a member of the workspace")
+        IMPORT = "import", _("CSV import")
+
+    mailing_list = models.ForeignKey(
+        MailingList, verbose_name=_("list"), on_delete=models.CASCADE, related_name="memberships"
+    )
+    client = models.ForeignKey(Client, verbose_name=_("client"), on_delete=models.CASCADE, related_name="memberships")
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.SUBSCRIBED)
+    changed_at = models.DateTimeField(_("changed"))
+    source = models.CharField(_("source"), max_length=20, choices=Source.choices, default=Source.MANUAL)
+
+    class Meta:
+        verbose_name = _("list membership")
+        verbose_name_plural = _("list memberships")
+        constraints = [models.UniqueConstraint(fields=["mailing_list", "client"], name="membership_list_client_unique")]
+        indexes = [
+            # A run's audience and the list's counts read (list, status) → clients.
+            models.Index(fields=["mailing_list", "status", "client"], name="membership_list_status"),
+            models.Index(fields=["client"], name="membership_client"),
+        ]
+
+    def __str__(self):
+        return f"{self.client} — {self.mailing_list}"
+
+
+class CustomField(models.Model):
+    """A field the owners define for the workspace's clients; values live in `Client.fields`."""
+
+    class Type(models.TextChoices):
+        TEXT = "text", _("text")
+        NUMBER = "number", _("number")
+        DATE = "date", _("date")
+        BOOLEAN = "boolean", _("yes/no")
+        CHOICE = "choice", _("one of a set of choices")
+
+    key = models.CharField(
+        _("key"),
+        max_length=40,
+        unique=True,
+        help_text=_(
+            "Latin letters, digits and _, starting with a letter; used as {{ fields.key }} and in CSV headers."
+        ),
+    )
+    label = models.CharField(_("label"), max_length=100)
+    type = models.CharField(_("type"), max_length=10, choices=Type.choices, default=Type.TEXT)
+    choices = models.JSONField(_("choices"), default=list, blank=True)
+    created = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("custom field")
+        verbose_name_plural = _("custom fields")
+        ordering = ["label"]
+
+    def __str__(self):
+        return self.label

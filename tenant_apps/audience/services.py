@@ -6,6 +6,7 @@ request (the import task, the benchmark) enter it with `schema_context`.
 
 import csv
 import io
+import json
 from datetime import timedelta
 
 from django.core.exceptions import ValidationError
@@ -19,6 +20,8 @@ from django.utils.translation import gettext_noop
 
 from shared_apps.landing import counters
 
+from . import fields as custom_fields
+from . import lists
 from .models import Client, ImportJob
 
 # --- list, search, saving ---------------------------------------------------------
@@ -26,8 +29,8 @@ from .models import Client, ImportJob
 SUBSCRIBED, UNSUBSCRIBED = "subscribed", "unsubscribed"
 
 
-def search_clients(query="", status=""):
-    """Clients matching a substring of the email or name, optionally by subscription state.
+def search_clients(query="", status="", list_id=None):
+    """Clients matching a substring of the email or name, optionally by subscription state and list.
 
     The substring search is served by the trigram indexes (migration 0002);
     ordering by lower(email) is served by the unique index.
@@ -40,6 +43,7 @@ def search_clients(query="", status=""):
         clients = clients.filter(is_subscribed=True)
     elif status == UNSUBSCRIBED:
         clients = clients.filter(is_subscribed=False)
+    clients = lists.filter_by_list(clients, list_id)
     return clients.order_by(Lower("email"))  # unique, so a full order
 
 
@@ -112,11 +116,16 @@ class _Echo:
 
 
 def export_rows(clients):
-    """CSV lines (str) for the given clients: a BOM so Excel reads UTF-8, a header, one row each."""
+    """CSV lines (str) for the given clients: a BOM so Excel reads UTF-8, a header, one row each.
+
+    Custom fields follow the fixed columns, one column per field named by its
+    key, so the file imports back into the same fields.
+    """
+    keys = custom_fields.field_keys()
     writer = csv.writer(_Echo())
-    yield "\ufeff" + writer.writerow(EXPORT_COLUMNS)
-    rows = clients.values_list("email", "full_name", "comment", "is_subscribed", "unsubscribed_at", "created")
-    for email, full_name, comment, subscribed, unsubscribed_at, created in rows.iterator(chunk_size=2000):
+    yield "\ufeff" + writer.writerow(EXPORT_COLUMNS + tuple(keys))
+    rows = clients.values_list("email", "full_name", "comment", "is_subscribed", "unsubscribed_at", "created", "fields")
+    for email, full_name, comment, subscribed, unsubscribed_at, created, values in rows.iterator(chunk_size=2000):
         yield writer.writerow(
             (
                 escape_formula(email),
@@ -125,6 +134,7 @@ def export_rows(clients):
                 "yes" if subscribed else "no",
                 unsubscribed_at.isoformat() if unsubscribed_at else "",
                 created.isoformat(),
+                *(escape_formula(custom_fields.csv_value((values or {}).get(key))) for key in keys),
             )
         )
 
@@ -209,14 +219,25 @@ def normalise_header(cell):
     return " ".join(cell.replace("\ufeff", "").strip().lower().split())
 
 
-def column_positions(header):
-    """{field: index} for the known columns of a header row (first occurrence wins)."""
+def column_positions(header, definitions=()):
+    """{field: index} for the known columns of a header row (first occurrence wins).
+
+    A column named like a custom field's key or label fills that field, as
+    "fields.<key>".
+    """
+    aliases_of = dict(COLUMN_ALIASES)
+    for definition in definitions:
+        aliases_of[custom_fields.FIELD_COLUMN + definition.key] = {
+            definition.key.lower(),
+            normalise_header(definition.label),
+        }
     positions = {}
     for index, cell in enumerate(header):
         name = normalise_header(cell)
-        for field, aliases in COLUMN_ALIASES.items():
+        for field, aliases in aliases_of.items():
             if name in aliases and field not in positions:
                 positions[field] = index
+                break
     return positions
 
 
@@ -237,7 +258,7 @@ def sniff_delimiter(text):
     )
 
 
-def read_csv(text):
+def read_csv(text, definitions=()):
     """(positions, header length, [(line number, cells)]) of a CSV text; raises ImportRefused."""
     delimiter = sniff_delimiter(text)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
@@ -260,10 +281,10 @@ def read_csv(text):
             line=reader.line_num,
             error=str(error),
         ) from None
-    return column_positions(header), len(header), rows
+    return column_positions(header, definitions), len(header), rows
 
 
-def clean_row(cells, positions, header_length):
+def clean_row(cells, positions, header_length, definitions=None):
     """({email, full_name, comment}, None, {}) for a good row, or (None, reason, params)."""
     if len(cells) <= max(positions.values()):
         return None, REASON_FEWER_CELLS, {}
@@ -285,13 +306,22 @@ def clean_row(cells, positions, header_length):
         return None, REASON_INVALID_EMAIL, {}
     if len(values["full_name"]) > MAX_FULL_NAME:
         return None, REASON_NAME_TOO_LONG, {"max": MAX_FULL_NAME}
+    values["fields"] = {}
+    for column in [name for name in values if name.startswith(custom_fields.FIELD_COLUMN)]:
+        definition = definitions[column.removeprefix(custom_fields.FIELD_COLUMN)]
+        try:
+            value = custom_fields.clean_value(definition, values.pop(column))
+        except custom_fields.InvalidValue as error:
+            return None, error.message, error.params
+        if value is not None:
+            values["fields"][definition.key] = value
     return values, None, {}
 
 
 INSERT_SQL = """
-    INSERT INTO audience_client (email, full_name, comment, is_subscribed, created, updated)
-    SELECT email, full_name, comment, true, %s, %s
-    FROM unnest(%s::text[], %s::text[], %s::text[]) AS batch(email, full_name, comment)
+    INSERT INTO audience_client (email, full_name, comment, fields, is_subscribed, created, updated)
+    SELECT email, full_name, comment, fields::jsonb, true, %s, %s
+    FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[]) AS batch(email, full_name, comment, fields)
     ON CONFLICT DO NOTHING
     RETURNING email
 """
@@ -311,6 +341,7 @@ def insert_new_clients(batch):
                 [row["email"] for row in batch],
                 [row["full_name"] for row in batch],
                 [row["comment"] for row in batch],
+                [json.dumps(row.get("fields") or {}, ensure_ascii=False) for row in batch],
             ],
         )
         created = [row[0] for row in cursor.fetchall()]
@@ -318,9 +349,12 @@ def insert_new_clients(batch):
     return len(created)
 
 
-def create_import_job(uploaded_file, uploaded_by=""):
+def create_import_job(uploaded_file, uploaded_by="", target_list=None):
     return ImportJob.objects.create(
-        file_name=uploaded_file.name[:255], data=uploaded_file.read(), uploaded_by=uploaded_by or ""
+        file_name=uploaded_file.name[:255],
+        data=uploaded_file.read(),
+        uploaded_by=uploaded_by or "",
+        target_list=target_list,
     )
 
 
@@ -375,7 +409,8 @@ def run_import(job):
 
 def import_rows(job):
     text, job.encoding = decode_csv(bytes(job.data))
-    positions, header_length, rows = read_csv(text)
+    definitions = {definition.key: definition for definition in custom_fields.definitions()}
+    positions, header_length, rows = read_csv(text, definitions.values())
     job.total_rows = len(rows)
     job.save(update_fields=["encoding", "total_rows"])
     first_line_of = {}  # lower(email) -> line where the file first had it
@@ -383,17 +418,20 @@ def import_rows(job):
     # earlier, interrupted run (each batch commits with its counts); they
     # are only read again to know their emails for the duplicate check.
     for line, cells in rows[: job.processed_rows]:
-        check_row(line, cells, positions, header_length, first_line_of)
+        check_row(line, cells, positions, header_length, first_line_of, definitions)
     for start in range(job.processed_rows, len(rows), BATCH_SIZE):
         batch = []
         for line, cells in rows[start : start + BATCH_SIZE]:
-            values, reason, params = check_row(line, cells, positions, header_length, first_line_of)
+            values, reason, params = check_row(line, cells, positions, header_length, first_line_of, definitions)
             if values is None:
                 record_error(job, line, reason, params, cells, positions)
             else:
                 batch.append({**values, "line": line})
         with transaction.atomic():  # the rows and their counts are saved together, or neither
             created, stopped_at = insert_within_client_limit(batch)
+            if job.target_list_id:
+                # New and existing clients of the batch join the list; one past the limit was not inserted.
+                lists.subscribe_emails(job.target_list_id, [row["email"] for row in batch])
             job.created_count += created
             job.existing_count += len(batch) - created
             job.processed_rows = min(start + BATCH_SIZE, len(rows))
@@ -432,9 +470,9 @@ def insert_within_client_limit(batch):
     return created, ((client_limit(workspace), batch[0]["line"]) if batch else None)
 
 
-def check_row(line, cells, positions, header_length, first_line_of):
+def check_row(line, cells, positions, header_length, first_line_of, definitions=None):
     """(values, None, {}) for a good row not seen earlier in the file, else (None, reason, params)."""
-    values, reason, params = clean_row(cells, positions, header_length)
+    values, reason, params = clean_row(cells, positions, header_length, definitions)
     if values is None:
         return None, reason, params
     key = values["email"].lower()

@@ -18,9 +18,10 @@ from django.views.decorators.http import require_POST
 from tenant_apps.engagement import reports as engagement_reports
 from tenants.access import require_role
 
-from . import services, tasks
-from .forms import ClientFilterForm, ClientForm, ImportForm
-from .models import Client, ImportJob
+from . import fields as custom_fields
+from . import lists, services, tasks
+from .forms import ClientFilterForm, ClientForm, CustomFieldForm, ImportForm, MailingListForm
+from .models import Client, CustomField, ImportJob, MailingList
 
 PAGE_SIZE = 50
 
@@ -29,8 +30,8 @@ def client_list(request):
     """Search, filter and page through clients. Every role may see it."""
     role = require_role(request)
     filter_form = ClientFilterForm(request.GET)
-    query, status = filter_form.filters()
-    page = Paginator(services.search_clients(query, status), PAGE_SIZE).get_page(request.GET.get("page"))
+    query, status, list_id = filter_form.filters()
+    page = Paginator(services.search_clients(query, status, list_id), PAGE_SIZE).get_page(request.GET.get("page"))
     params = request.GET.copy()
     params.pop("page", None)
     return render(
@@ -40,7 +41,7 @@ def client_list(request):
             "filter_form": filter_form,
             "page": page,
             "filter_query": params.urlencode(),
-            "is_filtered": bool(query or status),
+            "is_filtered": bool(query or status or list_id),
             "can_edit": role.can_edit,
         },
     )
@@ -50,7 +51,16 @@ def client_detail(request, pk):
     """One client and their subscription state. Every role may see it."""
     role = require_role(request)
     client = get_object_or_404(Client, pk=pk)
-    context = {"client": client, "can_edit": role.can_edit, "tracking_hits": engagement_reports.client_hits(client.pk)}
+    context = {
+        "client": client,
+        "can_edit": role.can_edit,
+        "tracking_hits": engagement_reports.client_hits(client.pk),
+        "memberships": lists.client_memberships(client),
+        "field_values": [
+            (definition.label, custom_fields.display((client.fields or {}).get(definition.key)))
+            for definition in custom_fields.definitions()
+        ],
+    }
     return render(request, "tenant/clients/detail.html", context)
 
 
@@ -70,7 +80,9 @@ def _client_form(request, client, success):
     form = ClientForm(request.POST or None, instance=client)
     if request.method == "POST" and form.is_valid():
         try:
-            client = services.save_client(form.instance)
+            with transaction.atomic():
+                client = services.save_client(form.instance)
+                lists.set_client_lists(client, form.cleaned_data["lists"])
         except services.EmailTaken:
             form.add_error("email", _("A client with this email already exists (emails are compared ignoring case)."))
         else:
@@ -103,9 +115,9 @@ def client_subscription(request, pk):
 def client_export(request):
     """Download the clients (all, or as filtered on the list) as CSV. Every role may."""
     require_role(request)
-    query, status = ClientFilterForm(request.GET).filters()
+    query, status, list_id = ClientFilterForm(request.GET).filters()
     response = StreamingHttpResponse(
-        services.export_rows(services.search_clients(query, status)), content_type="text/csv; charset=utf-8"
+        services.export_rows(services.search_clients(query, status, list_id)), content_type="text/csv; charset=utf-8"
     )
     stamp = timezone.localtime().strftime("%Y-%m-%d")
     response["Content-Disposition"] = f'attachment; filename="clients-{request.tenant.slug}-{stamp}.csv"'
@@ -117,7 +129,9 @@ def import_start(request):
     role = require_role(request, edit=request.method == "POST")
     form = ImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
-        job = services.create_import_job(form.cleaned_data["file"], uploaded_by=request.user.email)
+        job = services.create_import_job(
+            form.cleaned_data["file"], uploaded_by=request.user.email, target_list=form.cleaned_data["target_list"]
+        )
         schema_name = connection.schema_name
         transaction.on_commit(lambda: tasks.import_clients(schema_name, job.pk))
         return redirect("audience:import_detail", pk=job.pk)
@@ -153,3 +167,98 @@ def import_progress(request, pk):
             "url": reverse("audience:import_detail", args=[job.pk]),
         }
     )
+
+
+# --- lists ------------------------------------------------------------------------
+
+
+def list_index(request):
+    """Every list with its member counts. Every role may see it."""
+    role = require_role(request)
+    return render(request, "tenant/lists/index.html", {"lists": lists.lists_with_counts(), "can_edit": role.can_edit})
+
+
+def list_detail(request, pk):
+    """One list, its counts and its settings. Every role may see it."""
+    role = require_role(request)
+    mailing_list = get_object_or_404(lists.lists_with_counts(), pk=pk)
+    return render(request, "tenant/lists/detail.html", {"mailing_list": mailing_list, "can_edit": role.can_edit})
+
+
+def list_create(request):
+    """Add a list. Owners and editors only."""
+    require_role(request, edit=True)
+    return _list_form(request, MailingList(), _("List %(name)s added."))
+
+
+def list_edit(request, pk):
+    """Change a list's name and settings. Owners and editors only."""
+    require_role(request, edit=True)
+    return _list_form(request, get_object_or_404(MailingList, pk=pk), _("List %(name)s saved."))
+
+
+def _list_form(request, mailing_list, success):
+    form = MailingListForm(request.POST or None, instance=mailing_list)
+    if request.method == "POST" and form.is_valid():
+        mailing_list = form.save()
+        messages.success(request, success % {"name": mailing_list.name})
+        return redirect("audience:list_detail", pk=mailing_list.pk)
+    return render(request, "tenant/lists/form.html", {"form": form, "mailing_list": mailing_list})
+
+
+def list_delete(request, pk):
+    """Confirm, then delete a list (its clients stay). Owners and editors only."""
+    require_role(request, edit=True)
+    mailing_list = get_object_or_404(MailingList, pk=pk)
+    if request.method == "POST":
+        try:
+            lists.delete_list(mailing_list)
+        except lists.ListInUse:
+            messages.error(request, _("A mailing that has not completed sends to this list; change it first."))
+            return redirect("audience:list_detail", pk=mailing_list.pk)
+        messages.success(request, _("List %(name)s deleted.") % {"name": mailing_list.name})
+        return redirect("audience:lists")
+    return render(request, "tenant/lists/delete.html", {"mailing_list": mailing_list})
+
+
+# --- custom fields ----------------------------------------------------------------------
+# Every role may see the definitions; only owners define them (they shape every form and import).
+
+
+def field_index(request):
+    """The workspace's custom fields. Every role may see them."""
+    role = require_role(request)
+    context = {"definitions": custom_fields.definitions(), "can_manage": role.can_manage_members}
+    return render(request, "tenant/fields/index.html", context)
+
+
+def field_create(request):
+    """Define a field. Owners only."""
+    require_role(request, manage_members=True)
+    return _field_form(request, CustomField(), _("Field %(label)s added."))
+
+
+def field_edit(request, pk):
+    """Change a field's label or choices. Owners only."""
+    require_role(request, manage_members=True)
+    return _field_form(request, get_object_or_404(CustomField, pk=pk), _("Field %(label)s saved."))
+
+
+def _field_form(request, definition, success):
+    form = CustomFieldForm(request.POST or None, instance=definition)
+    if request.method == "POST" and form.is_valid():
+        definition = form.save()
+        messages.success(request, success % {"label": definition.label})
+        return redirect("audience:fields")
+    return render(request, "tenant/fields/form.html", {"form": form, "definition": definition})
+
+
+def field_delete(request, pk):
+    """Confirm, then delete a field and its values. Owners only."""
+    require_role(request, manage_members=True)
+    definition = get_object_or_404(CustomField, pk=pk)
+    if request.method == "POST":
+        custom_fields.delete_field(definition)
+        messages.success(request, _("Field %(label)s deleted.") % {"label": definition.label})
+        return redirect("audience:fields")
+    return render(request, "tenant/fields/delete.html", {"definition": definition})

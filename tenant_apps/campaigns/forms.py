@@ -3,10 +3,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from tenant_apps.audience.models import Client
+from tenant_apps.audience.fields import field_keys
+from tenant_apps.audience.models import Client, MailingList
 
 from .models import Mailing, Message
-from .rendering import PLACEHOLDERS, unknown_placeholders
+from .rendering import FIELD_PREFIX, PLACEHOLDERS, unknown_placeholders
 
 DATETIME_INPUT_FORMAT = "%Y-%m-%dT%H:%M"
 MAX_ID = 2**63
@@ -16,8 +17,8 @@ def as_placeholders(names):
     return ", ".join("{{ " + name + " }}" for name in names)
 
 
-def known_placeholders_text():
-    return as_placeholders(PLACEHOLDERS)
+def known_placeholders_text(field_keys=()):
+    return as_placeholders([*PLACEHOLDERS, *(FIELD_PREFIX + key for key in field_keys)])
 
 
 class BootstrapFormMixin:
@@ -61,21 +62,22 @@ class MessageForm(BootstrapFormMixin, forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
+        keys = field_keys()
         # Reported per field, so the author sees where the typo is.
         for name in self.Meta.fields:
-            unknown = unknown_placeholders(cleaned.get(name, ""))
+            unknown = unknown_placeholders(cleaned.get(name, ""), field_keys=keys)
             if unknown:
-                self.add_error(name, unknown_placeholder_error(unknown))
+                self.add_error(name, unknown_placeholder_error(unknown, keys))
         return cleaned
 
 
-def unknown_placeholder_error(unknown):
+def unknown_placeholder_error(unknown, field_keys=()):
     names = as_placeholders(unknown)
     return ngettext(
         "Unknown placeholder %(names)s. Known ones: %(known)s.",
         "Unknown placeholders %(names)s. Known ones: %(known)s.",
         len(unknown),
-    ) % {"names": names, "known": known_placeholders_text()}
+    ) % {"names": names, "known": known_placeholders_text(field_keys)}
 
 
 class ClientIdsField(forms.Field):
@@ -137,6 +139,13 @@ class MailingForm(BootstrapFormMixin, forms.ModelForm):
     # Picked through the search endpoint and posted as one hidden field of ids,
     # so neither the page nor the POST carries one element per client.
     clients = ClientIdsField(label=_("Chosen clients"))
+    lists = forms.ModelMultipleChoiceField(
+        label=_("Lists"),
+        queryset=MailingList.objects.order_by("name"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Used when the recipients are the subscribers of chosen lists; each client gets one copy."),
+    )
 
     class Meta:
         model = Mailing
@@ -145,6 +154,7 @@ class MailingForm(BootstrapFormMixin, forms.ModelForm):
             "message",
             "audience",
             "clients",
+            "lists",
             "start_at",
             "end_at",
             "periodicity",
@@ -172,6 +182,7 @@ class MailingForm(BootstrapFormMixin, forms.ModelForm):
         cleaned = super().clean()
         self.check_times(cleaned.get("start_at"), cleaned.get("end_at"))
         self.check_recipients(cleaned.get("audience"), cleaned.get("clients"))
+        self.check_lists(cleaned.get("audience"), cleaned.get("lists"))
         self.check_from(cleaned.get("from_email"))
         return cleaned
 
@@ -198,6 +209,12 @@ class MailingForm(BootstrapFormMixin, forms.ModelForm):
                 self.add_error("clients", _("Choose at least one client."))
             elif not clients.filter(is_subscribed=True).exists():
                 self.add_error("clients", _("None of the chosen clients is subscribed."))
+
+    def check_lists(self, audience, chosen):
+        if audience != Mailing.Audience.LISTS or "lists" in self.errors:
+            return
+        if not chosen:
+            self.add_error("lists", _("Choose at least one list."))
 
     def chosen_client_ids(self):
         """The ids in the form's current value (bound or initial), for re-rendering the picker."""

@@ -61,6 +61,7 @@ class Mailing(models.Model):
     class Audience(models.TextChoices):
         ALL = "all", _("all subscribed clients")
         SELECTED = "selected", _("chosen clients")
+        LISTS = "lists", _("subscribers of chosen lists")
 
     class PauseReason(models.TextChoices):
         NONE = "", _("paused by a person")
@@ -70,6 +71,7 @@ class Mailing(models.Model):
     message = models.ForeignKey(Message, verbose_name=_("message"), on_delete=models.PROTECT, related_name="mailings")
     audience = models.CharField(_("recipients"), max_length=10, choices=Audience.choices, default=Audience.ALL)
     clients = models.ManyToManyField("audience.Client", verbose_name=_("chosen clients"), blank=True)
+    lists = models.ManyToManyField("audience.MailingList", verbose_name=_("lists"), blank=True, related_name="+")
     start_at = models.DateTimeField(_("start"))
     end_at = models.DateTimeField(_("end"))
     periodicity = models.CharField(

@@ -1,34 +1,51 @@
 """Personalising a message for one recipient.
 
-Placeholders: {{ name }}, {{ email }}, {{ unsubscribe_url }} (spaces inside
-the braces optional). Anything else in double braces is an error, reported
-when the message is saved, never sent.
+Placeholders: {{ name }}, {{ email }}, {{ unsubscribe_url }} and
+{{ fields.<key> }} for the workspace's custom fields (spaces inside the braces
+optional). Anything else in double braces is an error, reported when the
+message is saved, never sent. A client without a value for a field gets it
+empty.
 """
 
+import json
 import re
 from html import escape
 
 PLACEHOLDER_RE = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
 PLACEHOLDERS = ("name", "email", "unsubscribe_url")
+FIELD_PREFIX = "fields."
 
 
-def unknown_placeholders(*texts):
-    """The placeholder names in `texts` that the renderer does not know, sorted."""
+def unknown_placeholders(*texts, field_keys=()):
+    """The placeholder names in `texts` that the renderer does not know, sorted.
+
+    `field_keys` are the workspace's custom field keys, known as `fields.<key>`.
+    """
     found = {match.group(1) for text in texts for match in PLACEHOLDER_RE.finditer(text or "")}
-    return sorted(found - set(PLACEHOLDERS))
+    return sorted(found - set(PLACEHOLDERS) - {FIELD_PREFIX + key for key in field_keys})
+
+
+def field_values(fields):
+    """{"fields.<key>": text} for a client's stored custom field values."""
+    from tenant_apps.audience.fields import display
+
+    if isinstance(fields, str):  # raw SQL (the engine's claim) reads jsonb as text with Django's psycopg2 setup
+        fields = json.loads(fields)
+    return {FIELD_PREFIX + key: display(value) for key, value in (fields or {}).items()}
 
 
 def fill(text, values, *, html=False):
     def replace(match):
-        value = values.get(match.group(1), match.group(0))
+        name = match.group(1)
+        value = values.get(name, "" if name.startswith(FIELD_PREFIX) else match.group(0))
         return escape(value) if html else value
 
     return PLACEHOLDER_RE.sub(replace, text or "")
 
 
-def render_for_client(subject, body_text, body_html, *, name, email, unsubscribe_url):
+def render_for_client(subject, body_text, body_html, *, name, email, unsubscribe_url, fields=None):
     """(subject, text, html) with the recipient's values filled in; html is "" when absent."""
-    values = {"name": name or "", "email": email, "unsubscribe_url": unsubscribe_url}
+    values = {"name": name or "", "email": email, "unsubscribe_url": unsubscribe_url} | field_values(fields)
     return (
         fill(subject, values).replace("\n", " "),
         fill(body_text, values),
@@ -46,7 +63,7 @@ class CompiledText:
         for match in PLACEHOLDER_RE.finditer(text):
             self.pieces.append(text[start : match.start()])
             name = match.group(1)
-            if name in PLACEHOLDERS:
+            if name in PLACEHOLDERS or name.startswith(FIELD_PREFIX):
                 self.pieces.append((name,))
             else:  # left as written, as fill() leaves it
                 self.pieces.append(escape(match.group(0)) if html else match.group(0))
@@ -56,7 +73,8 @@ class CompiledText:
     def fill(self, values):
         if self.html:
             values = {name: escape(value) for name, value in values.items()}
-        return "".join(piece if isinstance(piece, str) else values[piece[0]] for piece in self.pieces)
+        # A custom field the client has no value for (or one deleted since) is empty.
+        return "".join(piece if isinstance(piece, str) else values.get(piece[0], "") for piece in self.pieces)
 
 
 class CompiledMessage:
@@ -67,8 +85,10 @@ class CompiledMessage:
         self.text = CompiledText(body_text)
         self.html = CompiledText(body_html, html=True) if body_html else None
 
-    def render(self, *, name, email, unsubscribe_url):
+    def render(self, *, name, email, unsubscribe_url, fields=None):
         values = {"name": name or "", "email": email, "unsubscribe_url": unsubscribe_url}
+        if fields:
+            values |= field_values(fields)
         return (
             self.subject.fill(values).replace("\n", " "),
             self.text.fill(values),

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from saas.mail import queue_email
+from tenant_apps.audience import lists
 from tenant_apps.audience.models import Client
 from tenant_apps.delivery import services as delivery
 from tenant_apps.delivery.reports import delivery_totals
@@ -154,10 +155,11 @@ def save_mailing(form):
         if mailing.status == Mailing.Status.COMPLETED and mailing.end_at > timezone.now():
             mailing.status = Mailing.Status.CREATED
         mailing.save()
-        if mailing.audience == Mailing.Audience.ALL:
-            mailing.clients.clear()
-        else:
+        if mailing.audience == Mailing.Audience.SELECTED:
             mailing.clients.set(form.cleaned_data["clients"])
+        else:
+            mailing.clients.clear()
+        mailing.lists.set(form.cleaned_data["lists"] if mailing.audience == Mailing.Audience.LISTS else [])
         delivery.mailing_changed(mailing)
     return mailing
 
@@ -197,6 +199,8 @@ def recipient_count(mailing):
     """How many clients the mailing would reach now (unsubscribed ones are skipped)."""
     if mailing.audience == Mailing.Audience.ALL:
         return subscribed_client_count()
+    if mailing.audience == Mailing.Audience.LISTS:
+        return lists.mailing_list_recipient_count(mailing)
     return mailing.clients.filter(is_subscribed=True).count()
 
 

@@ -15,6 +15,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from tenant_apps.audience.fields import field_keys
 from tenant_apps.delivery.reports import latest_run, mailing_counts
 from tenant_apps.engagement import reports as engagement_reports
 from tenants.access import require_role
@@ -72,7 +73,7 @@ def message_list(request):
 
 
 def message_form_page(request, form, message=None):
-    context = {"form": form, "message_obj": message, "placeholders": known_placeholders_text()}
+    context = {"form": form, "message_obj": message, "placeholders": known_placeholders_text(field_keys())}
     return render(request, "tenant/campaigns/message_form.html", context)
 
 

@@ -25,6 +25,7 @@ from django.db import connection, transaction
 from django.db.models import Count, Min, Q
 from django.utils import timezone
 
+from tenant_apps.audience import lists
 from tenant_apps.campaigns.rendering import CompiledMessage
 from tenant_apps.engagement.tracking import RunTracking
 from tenant_apps.feedback.engine_hooks import NOT_SUPPRESSED_SQL, ReturnPaths, sending_paused
@@ -130,6 +131,9 @@ def create_deliveries(run, mailing):
         through = mailing.clients.through._meta.db_table
         audience = f'AND c.id IN (SELECT client_id FROM "{through}" WHERE mailing_id = %(mailing)s)'  # noqa: S608
         params["mailing"] = mailing.pk
+    elif mailing.audience == mailing.Audience.LISTS:
+        audience, list_params = lists.mailing_lists_condition(mailing.pk)
+        params.update(list_params)
     sql = f"""
         INSERT INTO delivery_delivery
             (run_id, client_id, email, status, attempt_count, next_attempt_at, claimed_by, last_response)
@@ -163,7 +167,7 @@ WITH picked AS (
     RETURNING d.id, d.client_id, d.email, d.attempt_count, picked.was
 )
 SELECT claimed.id, claimed.client_id, claimed.email, claimed.attempt_count, claimed.was = 'sending',
-       c.full_name, COALESCE(c.is_subscribed, FALSE) AND {not_suppressed}
+       c.full_name, COALESCE(c.is_subscribed, FALSE) AND {not_suppressed}, c.fields
 FROM claimed LEFT JOIN audience_client c ON c.id = claimed.client_id
 ORDER BY claimed.id
 """
@@ -184,6 +188,7 @@ class Claimed:
     reclaimed: bool
     name: str | None
     subscribed: bool
+    fields: dict | None = None  # custom field values, for {{ fields.<key> }}
 
 
 def claim_batch(run, me, limit, now):
@@ -355,7 +360,9 @@ class RunContext:
 
     def message_for(self, claimed):
         url = self.links.url(claimed.client_id)
-        subject, text, html = self.template.render(name=claimed.name, email=claimed.email, unsubscribe_url=url)
+        subject, text, html = self.template.render(
+            name=claimed.name, email=claimed.email, unsubscribe_url=url, fields=claimed.fields
+        )
         text, html = self.tracking.personalise(claimed.id, text, html)
         message = build_message(
             from_header=self.from_header,

@@ -406,7 +406,10 @@ def test_a_stale_claim_is_taken_back_and_a_journalled_send_is_not_repeated(
         progress = engine.process_run(run, in_workspace)
 
     assert progress.state == "done"
-    assert sorted(smtp_server.recipients) == sorted(c.email for c in mailing.subscribed_clients[1:])
+    # Delivery ids follow the clients' heap order, not their creation order: compare by the journalled one.
+    assert sorted(smtp_server.recipients) == sorted(
+        c.email for c in mailing.subscribed_clients if c.email != dead[0].email
+    )
     assert statuses(run) == {"sent": 3}
     recovered = Attempt.objects.get(delivery_id=dead[0].id)
     assert recovered.status == "success" and "queued as DEAD" in recovered.response
