@@ -34,6 +34,17 @@ RULES = {
     ("audience:edit", "get"): "change",
     ("audience:delete", "get"): "change",
     ("audience:subscription", "post"): "change",
+    ("audience:lists", "get"): "read",
+    ("audience:list_detail", "get"): "read",
+    ("audience:list_create", "get"): "change",
+    ("audience:list_edit", "get"): "change",
+    ("audience:list_delete", "get"): "change",
+    ("audience:list_delete", "post"): "change",
+    ("audience:fields", "get"): "read",
+    ("audience:field_create", "get"): "owner",
+    ("audience:field_edit", "get"): "owner",
+    ("audience:field_delete", "get"): "owner",
+    ("audience:field_delete", "post"): "owner",
     # delivery (reports only read; the unsubscribe page is on the root URLconf)
     ("delivery:reports", "get"): "read",
     ("delivery:mailing_report", "get"): "read",
@@ -68,7 +79,7 @@ def test_every_url_of_these_apps_is_classified():
 def objects(workspace, member_factory):
     """One of everything a URL may point at, in acme."""
     from saas.factories import make_mailing
-    from tenant_apps.audience.models import ImportJob
+    from tenant_apps.audience.models import CustomField, ImportJob, MailingList
 
     teammate = member_factory(workspace, "viewer")
     invitation = invite(
@@ -78,6 +89,8 @@ def objects(workspace, member_factory):
         client = make_client("target@example.com")
         job = ImportJob.objects.create(file_name="c.csv", data=b"email\n", status="done")
         mailing = make_mailing()
+        mailing_list = MailingList.objects.create(name=f"List {uuid.uuid4().hex[:8]}")
+        field = CustomField.objects.create(key="city", label="City", type=CustomField.Type.TEXT)
     return {
         "audience:detail": [client.pk],
         "audience:edit": [client.pk],
@@ -85,6 +98,11 @@ def objects(workspace, member_factory):
         "audience:subscription": [client.pk],
         "audience:import_detail": [job.pk],
         "audience:import_progress": [job.pk],
+        "audience:list_detail": [mailing_list.pk],
+        "audience:list_edit": [mailing_list.pk],
+        "audience:list_delete": [mailing_list.pk],
+        "audience:field_edit": [field.pk],
+        "audience:field_delete": [field.pk],
         "delivery:mailing_report": [mailing.pk],
         "workspace:change_role": [teammate.pk],
         "workspace:remove": [teammate.pk],
