@@ -28,6 +28,17 @@ class Workspace(TenantMixin):
     auto_create_schema = True
     auto_drop_schema = True
 
+    def create_schema(self, check_if_exists=False, sync_schema=True, verbosity=1):
+        """A pooled schema or a pg_catalog clone, in constant time (tenants/provisioning.py)."""
+        from django_tenants.utils import schema_exists
+
+        from .provisioning import provide_schema
+
+        if check_if_exists and schema_exists(self.schema_name):
+            return False
+        provide_schema(self.schema_name)
+        return True
+
     class Meta:
         verbose_name = _("workspace")
         verbose_name_plural = _("workspaces")
@@ -133,3 +144,12 @@ class MonthlyUsage(models.Model):
         verbose_name = _("monthly usage")
         verbose_name_plural = _("monthly usage")
         constraints = [models.UniqueConstraint(fields=["workspace", "month"], name="usage_one_per_month")]
+
+
+class PooledSchema(models.Model):
+    """A ready, unassigned workspace schema cloned from the template (tenants/provisioning.py)."""
+
+    schema_name = models.CharField(max_length=63, unique=True)
+    # md5 of the template's django_migrations when it was cloned: only the current version is handed out.
+    template_version = models.CharField(max_length=32, db_index=True)
+    created = models.DateTimeField(auto_now_add=True)

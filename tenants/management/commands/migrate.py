@@ -14,6 +14,7 @@ from django_tenants.management.commands.migrate_schemas import MigrateSchemasCom
 from django_tenants.utils import schema_exists
 
 from shared_apps.landing.stats import refresh_all_stats
+from tenants.provisioning import drop_stale_pool, refill_pool
 from tenants.services import ensure_public_workspace
 
 
@@ -34,6 +35,10 @@ class Command(MigrateSchemasCommand):
             verbosity=options.get("verbosity", 1),
         )
         connection.set_schema_to_public()
+        # Pooled schemas of an older template are dropped and replaced by clones of this one.
+        dropped, made = drop_stale_pool(), refill_pool()
+        if options.get("verbosity", 1):
+            self.stdout.write(f"Workspace pool: {dropped} outdated schemas dropped, {made} cloned.")
         ensure_public_workspace()
         # The home page's counters start right after a deploy (and a new counter table is filled).
         refresh_all_stats()
