@@ -69,6 +69,8 @@ def test_sign_up_verify_create_a_workspace_and_sign_out(live_site, page, smtp_in
     assert page.get_by_test_id("no-workspaces").is_visible()
 
     page.get_by_test_id("new-workspace").click()
+    # The suggestion script runs at the end of the page: filling the name before it loaded suggested nothing.
+    page.wait_for_url("**/workspaces/new/", wait_until="load")
     page.fill("#id_name", f"Journey {suffix}")
     assert page.input_value("#id_slug") == slug  # suggested from the name
     page.get_by_role("button", name="Создать", exact=True).click()
