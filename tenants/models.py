@@ -3,6 +3,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django_tenants.models import DomainMixin, TenantMixin
 
+from .hostcache import forget_hosts, forget_workspace
+
 
 class Workspace(TenantMixin):
     """A customer's workspace: one PostgreSQL schema, served at <slug>.<BASE_DOMAIN>."""
@@ -39,6 +41,14 @@ class Workspace(TenantMixin):
         provide_schema(self.schema_name)
         return True
 
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        forget_workspace(self)  # the cached host lookup (tenants/hostcache.py)
+
+    def delete(self, *args, **kwargs):
+        forget_workspace(self)
+        return super().delete(*args, **kwargs)
+
     class Meta:
         verbose_name = _("workspace")
         verbose_name_plural = _("workspaces")
@@ -62,6 +72,16 @@ class Workspace(TenantMixin):
 
 
 class Domain(DomainMixin):
+    def save(self, *args, **kwargs):
+        if self.pk is not None:  # a changed host name: the old one's cached lookup too
+            forget_hosts(list(Domain.objects.filter(pk=self.pk).values_list("domain", flat=True)))
+        super().save(*args, **kwargs)
+        forget_hosts([self.domain])
+
+    def delete(self, *args, **kwargs):
+        forget_hosts([self.domain])
+        return super().delete(*args, **kwargs)
+
     class Meta:
         verbose_name = _("domain")
         verbose_name_plural = _("domains")
