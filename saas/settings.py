@@ -75,6 +75,10 @@ PUBLIC_SCHEMA_NAME = "public"
 # keeps it migrated (tenants/management/commands/migrate.py).
 TENANT_BASE_SCHEMA = "tenant_template"
 TENANT_CREATION_FAKES_MIGRATIONS = True
+# Ready, unassigned workspace schemas kept by a huey task; sign-up renames one (0 = always clone).
+WORKSPACE_POOL_SIZE = env.int("WORKSPACE_POOL_SIZE", default=10)
+# Seconds the workspace of a host stays cached (forgotten at once when a workspace or domain changes; 0 = off).
+HOST_LOOKUP_CACHE_SECONDS = env.int("HOST_LOOKUP_CACHE_SECONDS", default=300)
 SHOW_PUBLIC_IF_NO_TENANT_FOUND = False
 DEFAULT_NOT_FOUND_TENANT_VIEW = "saas.views.unknown_workspace"
 DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)

@@ -24,6 +24,8 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Tasks run at once, in the test's process, against the real Redis storage (immediate_use_memory stays False).
 HUEY["immediate"] = True  # noqa: F405
 SECURE_SSL_REDIRECT = False
+# A small pool: sign-ups in tests take pooled schemas, and the session start stays short.
+WORKSPACE_POOL_SIZE = 2
 SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405

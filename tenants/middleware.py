@@ -10,16 +10,19 @@ from django_tenants.middleware.main import TenantMainMiddleware
 from saas.links import absolute_url
 
 from .access import workspace_role
+from .hostcache import workspace_for_host
 
 # Paths on a workspace host that need no membership.
 OPEN_WORKSPACE_PATHS = ("/static/", "/media/", "/i18n/", "/handoff/", "/u/", "/favicon.ico")
 
 
 class WorkspaceMainMiddleware(TenantMainMiddleware):
-    """Routes by host; a disabled workspace is as unknown as a missing one."""
+    """Routes by host (the lookup cached: tenants/hostcache.py); a disabled workspace is as unknown as a missing one."""
 
     def get_tenant(self, domain_model, hostname):
-        tenant = super().get_tenant(domain_model, hostname)
+        tenant = workspace_for_host(
+            hostname, lambda: super(WorkspaceMainMiddleware, self).get_tenant(domain_model, hostname)
+        )
         if not tenant.is_active and not tenant.is_public:
             raise domain_model.DoesNotExist
         return tenant

@@ -3,6 +3,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django_tenants.models import DomainMixin, TenantMixin
 
+from .hostcache import forget_hosts, forget_workspace
+
 
 class Workspace(TenantMixin):
     """A customer's workspace: one PostgreSQL schema, served at <slug>.<BASE_DOMAIN>."""
@@ -28,6 +30,25 @@ class Workspace(TenantMixin):
     auto_create_schema = True
     auto_drop_schema = True
 
+    def create_schema(self, check_if_exists=False, sync_schema=True, verbosity=1):
+        """A pooled schema or a pg_catalog clone, in constant time (tenants/provisioning.py)."""
+        from django_tenants.utils import schema_exists
+
+        from .provisioning import provide_schema
+
+        if check_if_exists and schema_exists(self.schema_name):
+            return False
+        provide_schema(self.schema_name)
+        return True
+
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        forget_workspace(self)  # the cached host lookup (tenants/hostcache.py)
+
+    def delete(self, *args, **kwargs):
+        forget_workspace(self)
+        return super().delete(*args, **kwargs)
+
     class Meta:
         verbose_name = _("workspace")
         verbose_name_plural = _("workspaces")
@@ -51,6 +72,16 @@ class Workspace(TenantMixin):
 
 
 class Domain(DomainMixin):
+    def save(self, *args, **kwargs):
+        if self.pk is not None:  # a changed host name: the old one's cached lookup too
+            forget_hosts(list(Domain.objects.filter(pk=self.pk).values_list("domain", flat=True)))
+        super().save(*args, **kwargs)
+        forget_hosts([self.domain])
+
+    def delete(self, *args, **kwargs):
+        forget_hosts([self.domain])
+        return super().delete(*args, **kwargs)
+
     class Meta:
         verbose_name = _("domain")
         verbose_name_plural = _("domains")
@@ -133,3 +164,12 @@ class MonthlyUsage(models.Model):
         verbose_name = _("monthly usage")
         verbose_name_plural = _("monthly usage")
         constraints = [models.UniqueConstraint(fields=["workspace", "month"], name="usage_one_per_month")]
+
+
+class PooledSchema(models.Model):
+    """A ready, unassigned workspace schema cloned from the template (tenants/provisioning.py)."""
+
+    schema_name = models.CharField(max_length=63, unique=True)
+    # md5 of the template's django_migrations when it was cloned: only the current version is handed out.
+    template_version = models.CharField(max_length=32, db_index=True)
+    created = models.DateTimeField(auto_now_add=True)

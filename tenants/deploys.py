@@ -1,0 +1,38 @@
+"""Deploys in seconds: find the workspace schemas that are behind, migrate only those.
+
+django-tenants' `migrate_schemas` runs Django's migrate in every schema, even
+with nothing to do (0.19–0.29 s per schema: 30–50 min at 10,000). The
+template is migrated first; a workspace is behind when a migration recorded
+in the template's `django_migrations` is missing from its own. That is read
+for every workspace by one UNION ALL statement per CHUNK schemas, each
+branch a NOT EXISTS on the (app, name) rows, so a deploy with no tenant
+migration touches no workspace schema.
+"""
+
+from django.conf import settings
+from django.db import connection
+
+from .crossschema import chunked, quote_ident, union_all, workspace_schemas
+
+CHUNK = 1000  # schemas per statement: keeps one statement's size and planning bounded
+
+
+def _behind_branch(schema: str) -> str:
+    template = f"{quote_ident(settings.TENANT_BASE_SCHEMA)}.django_migrations"
+    own = f"{quote_ident(schema)}.django_migrations"
+    literal = "'" + schema.replace("'", "''") + "'"
+    return (
+        f"SELECT {literal} AS schema_name WHERE EXISTS (SELECT 1 FROM {template} AS t "  # noqa: S608
+        f"WHERE NOT EXISTS (SELECT 1 FROM {own} AS m WHERE m.app = t.app AND m.name = t.name))"
+    )
+
+
+def schemas_behind_template() -> tuple[list[str], int]:
+    """(schemas missing a migration the template has, how many workspace schemas were checked)."""
+    schemas = [schema for _id, schema in workspace_schemas()]
+    behind: list[str] = []
+    with connection.cursor() as cursor:
+        for chunk in chunked(schemas, CHUNK):
+            cursor.execute(union_all(_behind_branch(schema) for schema in chunk))
+            behind.extend(row[0] for row in cursor.fetchall())
+    return sorted(behind), len(schemas)

@@ -1,0 +1,69 @@
+"""Deploys in seconds: `migrate` finds the workspaces behind the template and migrates only those."""
+
+from io import StringIO
+
+from django.core.management import call_command
+from django.db import connection
+
+from tenants.deploys import schemas_behind_template
+
+# An AlterField of choices only: applying it again changes nothing in the database.
+HARMLESS = ("delivery", "0002_run_status_quota")
+
+
+def forget_migration(schema, app, name):
+    with connection.cursor() as cursor:
+        cursor.execute(f'DELETE FROM "{schema}".django_migrations WHERE app = %s AND name = %s', [app, name])
+        assert cursor.rowcount == 1
+
+
+def has_migration(schema, app, name):
+    with connection.cursor() as cursor:
+        cursor.execute(f'SELECT 1 FROM "{schema}".django_migrations WHERE app = %s AND name = %s', [app, name])
+        return cursor.fetchone() is not None
+
+
+def test_no_workspace_is_behind_a_freshly_migrated_template(db, workspace, other_workspace):
+    behind, checked = schemas_behind_template()
+
+    assert behind == []
+    assert checked >= 2
+
+
+def test_a_workspace_missing_a_template_migration_is_found_and_only_it(db, workspace, other_workspace):
+    forget_migration(other_workspace.schema_name, *HARMLESS)
+
+    behind, _checked = schemas_behind_template()
+
+    assert behind == [other_workspace.schema_name]
+
+
+def test_a_workspace_with_an_extra_migration_row_is_not_behind(db, workspace):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'INSERT INTO "{workspace.schema_name}".django_migrations (app, name, applied) '
+            "VALUES ('gone', '0001_initial', now())"
+        )
+
+    assert workspace.schema_name not in schemas_behind_template()[0]
+
+
+def test_migrate_says_nothing_was_behind_and_leaves_workspaces_alone(db, workspace):
+    out = StringIO()
+
+    call_command("migrate", stdout=out)
+
+    assert "behind the template." in out.getvalue()
+    assert " 0 behind the template" in out.getvalue()
+    assert f"standard:{workspace.schema_name}]" not in out.getvalue()
+
+
+def test_migrate_migrates_the_workspace_that_is_behind_and_says_so(db, workspace, other_workspace):
+    forget_migration(other_workspace.schema_name, *HARMLESS)
+    out = StringIO()
+
+    call_command("migrate", stdout=out)
+
+    assert has_migration(other_workspace.schema_name, *HARMLESS)
+    assert f"1 behind the template, migrated: {other_workspace.schema_name}." in out.getvalue()
+    assert f"standard:{workspace.schema_name}]" not in out.getvalue()
