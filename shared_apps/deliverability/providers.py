@@ -25,10 +25,10 @@ from django.conf import settings
 from django.core.cache import cache
 
 from tenant_apps.feedback.incoming import Incoming
-from tenant_apps.feedback.verp import read_token, token_of
+from tenant_apps.feedback.verp import PROVIDER_FIELD, read_token, token_of
 
 HARD, SOFT, COMPLAINT = "hard", "soft", "complaint"
-TOKEN_FIELD = "rassylka"  # noqa: S105 - custom argument / variable / metadata carrying a VERP token, when set
+TOKEN_FIELD = PROVIDER_FIELD  # the custom argument / variable / metadata carrying a VERP token, when set
 
 
 class WebhookError(Exception):

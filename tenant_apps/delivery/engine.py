@@ -370,7 +370,7 @@ class RunContext:
             subject=subject,
             text=text,
             html=html,
-            headers=list_unsubscribe_headers(url),
+            headers={**list_unsubscribe_headers(url), **self.return_paths.provider_headers(claimed.id)},
             msgid_domain=self.msgid_domain,
         )
         return self.identity.sign(message)  # DKIM, when the From domain is verified

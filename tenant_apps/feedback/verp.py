@@ -20,6 +20,8 @@ from django.conf import settings
 from django.utils.encoding import force_bytes
 
 PREFIX = "bounces"
+# The custom argument / variable / metadata name that carries the token through a provider's webhook.
+PROVIDER_FIELD = "rassylka"
 _TOKEN = re.compile(r"^([0-9a-z]{1,13})-([0-9a-z]{1,13})-([a-z2-7]{12})$")
 
 
@@ -63,6 +65,19 @@ class ReturnPaths:
 
     def address(self, delivery_id):
         return f"{PREFIX}+{self.token(delivery_id)}@{self.domain}"
+
+    def provider_headers(self, delivery_id):
+        """Headers that SendGrid, Mailgun and Postmark echo back in their event webhooks.
+
+        With them a webhook event names its delivery exactly (the same signed token as the
+        return path), instead of being matched to the latest delivery to that address.
+        """
+        token = self.token(delivery_id)
+        return {
+            "X-SMTPAPI": f'{{"unique_args": {{"{PROVIDER_FIELD}": "{token}"}}}}',  # SendGrid
+            "X-Mailgun-Variables": f'{{"{PROVIDER_FIELD}": "{token}"}}',
+            f"X-PM-Metadata-{PROVIDER_FIELD}": token,  # Postmark
+        }
 
 
 def return_path(workspace_id, delivery_id):

@@ -116,6 +116,33 @@ def test_each_message_goes_out_with_its_own_verp_return_path(in_workspace, engin
         assert b"From: =?utf-8?" in content  # the visible From is unchanged (the workspace's name)
 
 
+def test_each_message_carries_its_token_for_the_providers_webhooks(
+    in_workspace, engine_settings, provider, make_mailing
+):
+    """SendGrid's unique_args, Mailgun's variables and Postmark's metadata come back in their events."""
+    import email
+    import json
+
+    from shared_apps.deliverability.providers import _delivery_id
+
+    engine_settings(provider.port)
+    mailing = make_mailing(2)
+    (run,) = services.prepare_due_runs(mailing, workspace=in_workspace)
+    engine.process_run(run, in_workspace)
+    deliveries = {d.email: d.pk for d in Delivery.objects.filter(run=run)}
+
+    assert len(provider.envelopes) == 2
+    for _sender, rcpt, content in provider.envelopes:
+        headers = email.message_from_bytes(content)
+        echoed = [
+            json.loads(headers["X-SMTPAPI"])["unique_args"]["rassylka"],
+            json.loads(headers["X-Mailgun-Variables"])["rassylka"],
+            headers["X-PM-Metadata-rassylka"],
+        ]
+        assert [_delivery_id(token, in_workspace.pk) for token in echoed] == [deliveries[rcpt]] * 3
+        assert {_delivery_id(token, in_workspace.pk + 1) for token in echoed} == {None}  # another workspace's hook
+
+
 def test_suppressed_clients_get_no_delivery_in_a_later_run(in_workspace, engine_settings, provider, make_mailing):
     engine_settings(provider.port)
     mailing = make_mailing(3)
