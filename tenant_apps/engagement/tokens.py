@@ -12,6 +12,7 @@ import hashlib
 import hmac
 
 from django.conf import settings
+from django.utils.http import int_to_base36
 
 SALT = b"rassylka.engagement"
 SIGNATURE_CHARS = 16
@@ -39,7 +40,7 @@ class TokenSigner:
         return base64.urlsafe_b64encode(mac.digest()[:12]).decode()
 
     def make(self, kind: str, delivery_id: int, link: int = 0) -> str:
-        body = f"{_b36(delivery_id)}.{_b36(link)}"
+        body = f"{int_to_base36(delivery_id)}.{int_to_base36(link)}"
         return f"{body}.{self._signature(kind, body)}"
 
     def read(self, kind: str, token: str) -> tuple[int, int]:
@@ -54,18 +55,6 @@ class TokenSigner:
         if not (0 < delivery_id <= MAX_NUMBER and 0 <= number <= MAX_NUMBER):
             raise BadToken(token)
         return delivery_id, number
-
-
-def _b36(number: int) -> str:
-    if number < 0:
-        raise ValueError(number)
-    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
-    out = ""
-    while True:
-        number, rest = divmod(number, 36)
-        out = digits[rest] + out
-        if not number:
-            return out
 
 
 _signers: dict[str, TokenSigner] = {}

@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 HARD, SOFT, COMPLAINT = FeedbackEvent.Kind.HARD, FeedbackEvent.Kind.SOFT, FeedbackEvent.Kind.COMPLAINT
 SENT = Delivery.Status.SENT
-BOUNCED, COMPLAINED = "bounced", "complained"
+BOUNCED, COMPLAINED = Delivery.Status.BOUNCED, Delivery.Status.COMPLAINED
 DELIVERED_STATES = (SENT, BOUNCED, COMPLAINED)
 
 

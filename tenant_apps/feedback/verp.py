@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.utils.encoding import force_bytes
+from django.utils.http import int_to_base36
 
 PREFIX = "bounces"
 # The custom argument / variable / metadata name that carries the token through a provider's webhook.
@@ -36,16 +37,6 @@ def _key():
     return hashlib.sha256(b"rassylka.feedback.verp:" + force_bytes(settings.SECRET_KEY)).digest()
 
 
-def _b36(number):
-    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
-    out = ""
-    while True:
-        number, rest = divmod(number, 36)
-        out = digits[rest] + out
-        if not number:
-            return out
-
-
 def _mac(key, body):
     digest = hmac.new(key, body.encode(), hashlib.sha256).digest()
     return base64.b32encode(digest[:8]).decode().lower()[:12]
@@ -56,11 +47,11 @@ class ReturnPaths:
 
     def __init__(self, workspace_id, domain=None):
         self.key = _key()
-        self.workspace = _b36(workspace_id)
+        self.workspace = int_to_base36(workspace_id)
         self.domain = domain or settings.BOUNCE_DOMAIN
 
     def token(self, delivery_id):
-        body = f"{self.workspace}-{_b36(delivery_id)}"
+        body = f"{self.workspace}-{int_to_base36(delivery_id)}"
         return f"{body}-{_mac(self.key, body)}"
 
     def address(self, delivery_id):
