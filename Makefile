@@ -27,8 +27,10 @@ fmt: $(VENV)/.installed
 	$(VENV)/bin/ruff format .
 
 messages: $(VENV)/.installed
-	DEBUG=1 $(PY) manage.py makemessages -l ru -l en --ignore=.venv --ignore=var
+	DEBUG=1 $(PY) manage.py makemessages -l ru -l en --no-location --ignore=.venv --ignore=var
+	for f in locale/translations/*.json; do $(PY) bin/po_fill.py $$f; done
 	DEBUG=1 $(PY) manage.py compilemessages --ignore=.venv --ignore=var
+	$(PY) bin/po_fill.py --missing
 
 clean-dev:
 	rm -rf var/pgdata var/mail var/cache var/huey.sqlite3*
