@@ -51,16 +51,28 @@ class RollingResult:
         return bool(self.job and self.job.failed_schema)
 
 
-def migrate_schema(schema: str) -> None:
+def migrate_schema(schema: str, states: dict | None = None) -> None:
     """Apply every migration the code has and `schema` lacks, on this thread's connection.
 
     Django's migration executor directly, as django-tenants' migrate does per
-    schema but without its per-schema command, signals and output.
+    schema but without its per-schema command, signals and output. Building
+    the models' state of the applied migrations is most of the work and the
+    same for every schema behind by the same migrations, so it is kept in
+    `states` (per thread) by the set of applied migrations and cloned.
     """
     connection.set_schema(schema)
     try:
         executor = MigrationExecutor(connection)
-        executor.migrate(executor.loader.graph.leaf_nodes())
+        targets = executor.loader.graph.leaf_nodes()
+        plan = executor.migration_plan(targets)
+        if not plan:
+            return
+        states = {} if states is None else states
+        applied = frozenset(executor.loader.applied_migrations)
+        if applied not in states:
+            states[applied] = executor._create_project_state(with_applied_migrations=True)
+            states[applied].apps  # rendered once; clones copy the rendered models  # noqa: B018
+        executor.migrate(targets, plan=plan, state=states[applied].clone())
     finally:
         connection.set_schema_to_public()
 
@@ -73,13 +85,14 @@ def _apply(schemas: Sequence[str], workers: int) -> tuple[list[str], dict[str, s
     pending = iter(schemas)
 
     def work() -> None:
+        states: dict = {}  # this thread's: a state is mutated while migrating
         while True:
             with lock:
                 schema = next(pending, None)
             if schema is None:
                 return
             try:
-                migrate_schema(schema)
+                migrate_schema(schema, states)
             except Exception as error:  # recorded on the job; the schema stays behind
                 with lock:
                     failed[schema] = f"{type(error).__name__}: {error}"
