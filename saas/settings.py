@@ -135,7 +135,9 @@ DATABASES = {
     "default": env.db_url_config(required("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/rassylka")),
 }
 DATABASES["default"]["ENGINE"] = "django_tenants.postgresql_backend"
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=0)
+# Persistent connections in production (through PgBouncer, deploy/pgbouncer.ini): a request or
+# task reuses its process's connection, which Django pings before the first query of each request.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=0 if DEBUG else 60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

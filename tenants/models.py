@@ -173,3 +173,24 @@ class PooledSchema(models.Model):
     # md5 of the template's django_migrations when it was cloned: only the current version is handed out.
     template_version = models.CharField(max_length=32, db_index=True)
     created = models.DateTimeField(auto_now_add=True)
+
+
+class RollingMigration(models.Model):
+    """One rolling application of new tenant migrations to the workspaces behind (tenants/rolling.py).
+
+    The schemas' own `django_migrations` say which are done; this row is the
+    job's progress for people (and resumption: an unfinished job of the same
+    template version is continued, not restarted).
+    """
+
+    template_version = models.CharField(max_length=32, db_index=True)
+    started = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)  # after every batch: a stale one means a killed job
+    finished = models.DateTimeField(null=True, blank=True)
+    total = models.PositiveIntegerField(default=0)  # schemas behind when it started (or resumed)
+    migrated = models.PositiveIntegerField(default=0)
+    failed_schema = models.CharField(max_length=63, blank=True)
+    error = models.TextField(blank=True)
+
+    def __str__(self):
+        return f"rolling migration {self.pk}: {self.migrated}/{self.total}"

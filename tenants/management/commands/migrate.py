@@ -9,24 +9,34 @@ the public workspace and its domain exist.
 Order of a full run: the public schema, then the template, then only the
 workspaces that lack a migration the template has (tenants/deploys.py: one
 statement per 1,000 schemas finds them), so a deploy without a tenant
-migration touches no workspace schema. Targeted runs (--schema, --shared,
---tenant, an app label, --plan) are django-tenants' own.
+migration touches no workspace schema. Those are migrated by the rolling
+job (tenants/rolling.py: batches, parallel connections, resumable; --workers,
+--batch). Targeted runs (--schema, --shared, --tenant, an app label, --plan)
+are django-tenants' own.
 """
 
 from django.conf import settings
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connection
 from django_tenants.management.commands.migrate_schemas import MigrateSchemasCommand
-from django_tenants.migration_executors import get_executor
 from django_tenants.utils import schema_exists
 
 from shared_apps.landing.stats import refresh_all_stats
-from tenants.deploys import schemas_behind_template
 from tenants.provisioning import drop_stale_pool, refill_pool
+from tenants.rolling import BATCH, WORKERS, run_rolling_migration
 from tenants.services import ensure_public_workspace
 
 
 class Command(MigrateSchemasCommand):
+    def add_arguments(self, parser):
+        super().add_arguments(parser)
+        parser.add_argument(
+            "--workers", type=int, default=WORKERS, help="Parallel connections migrating workspaces (default 4)."
+        )
+        parser.add_argument(
+            "--batch", type=int, default=BATCH, help="Workspaces between two progress records (default 100)."
+        )
+
     def handle(self, *args, **options):
         targeted = ("schema_name", "app_label", "plan", "shared", "tenant")
         if any(options.get(option) for option in targeted):
@@ -36,17 +46,16 @@ class Command(MigrateSchemasCommand):
         super().handle(*args, **{**options, "shared": True})  # the public schema only
         self.migrate_template(verbosity)
         connection.set_schema_to_public()
-        behind, checked = schemas_behind_template()
-        if behind:
-            executor = get_executor(codename=self.executor)(self.args, {**self.options, "shared": False})
-            executor.run_migrations(tenants=behind)
-            connection.set_schema_to_public()
+        log = self.stdout.write if verbosity else (lambda line: None)
+        result = run_rolling_migration(workers=options["workers"], batch=options["batch"], log=log)
         if verbosity:
-            named = ", ".join(behind[:10]) + (" …" if len(behind) > 10 else "")
+            named = ", ".join(result.migrated[:10]) + (" …" if len(result.migrated) > 10 else "")
             self.stdout.write(
-                f"Workspaces: {checked} checked, {len(behind)} behind the template"
-                + (f", migrated: {named}." if behind else ".")
+                f"Workspaces: {result.checked} checked, {result.behind} behind the template"
+                + (f", migrated: {named}. {len(result.migrated)} in {result.seconds:.1f} s." if result.behind else ".")
             )
+        if result.failed:
+            raise CommandError(f"Workspace {result.job.failed_schema} failed to migrate: {result.job.error}")
         # Pooled schemas of an older template are dropped and replaced by clones of this one.
         dropped, made = drop_stale_pool(), refill_pool()
         if verbosity:
