@@ -8,6 +8,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from shared_apps.landing import pagecache
 from shared_apps.landing.cache import public_cache_keys
 
 from .models import Post
@@ -34,8 +35,8 @@ def _home_pool_from_db(now):
     return pool, next_publication
 
 
-def home_posts_pool():
-    """The latest visible posts as plain dicts, cached in Redis under the public schema's key."""
+def _cached_home_pool():
+    """{"posts": the latest visible posts as plain dicts, "valid_until": the next scheduled publication}."""
     now = timezone.now()
     with public_cache_keys():
         cached = cache.get(HOME_POSTS_CACHE_KEY)
@@ -47,7 +48,17 @@ def home_posts_pool():
             if next_publication is not None:
                 timeout = max(1, min(timeout, int((next_publication - now).total_seconds()) + 1))
             cache.set(HOME_POSTS_CACHE_KEY, cached, timeout)
-    return cached["posts"]
+    return cached
+
+
+def home_posts_pool():
+    """The latest visible posts as plain dicts, cached in Redis under the public schema's key."""
+    return _cached_home_pool()["posts"]
+
+
+def next_publication():
+    """When the next scheduled post becomes visible (None: none scheduled); pages listing posts expire then."""
+    return _cached_home_pool()["valid_until"]
 
 
 def random_home_posts(count=3):
@@ -60,8 +71,10 @@ def forget_home_posts():
         cache.delete(HOME_POSTS_CACHE_KEY)
 
 
-def forget_home_posts_after_commit():
+def posts_changed_after_commit():
+    """A post was saved or deleted: the home pool and the cached public pages are dropped after commit."""
     transaction.on_commit(forget_home_posts)
+    pagecache.pages_changed()
 
 
 def visitor_id(request):
@@ -76,18 +89,22 @@ def visitor_id(request):
         return f"anon-{new}", new
 
 
-def count_view(post, visitor):
-    """Add one view, at most once per visitor per post per day; True when it counted.
+def count_view(slug, visitor):
+    """Add one view of the visible post `slug`, at most once per visitor per day; True when it counted.
 
-    cache.add is Redis SET NX, so of many simultaneous requests by one visitor
-    only one wins; the UPDATE … SET views = views + 1 never loses a concurrent increment.
+    By slug, before the page is rendered or taken from the page cache, so a
+    cached page costs no query. cache.add is Redis SET NX, so of many
+    simultaneous requests by one visitor only one wins; the UPDATE … SET
+    views = views + 1 never loses a concurrent increment.
     """
     today = timezone.localdate()
-    key = f"blog:viewed:{post.pk}:{today.isoformat()}:{visitor}"
+    key = f"blog:viewed:{slug}:{today.isoformat()}:{visitor}"
     if not cache.add(key, 1, VIEW_MARK_SECONDS):
         return False
-    Post.objects.filter(pk=post.pk).update(views=F("views") + 1)
-    return True
+    counted = Post.objects.visible().filter(slug=slug).update(views=F("views") + 1) == 1
+    if counted:
+        pagecache.figures_changed()
+    return counted
 
 
 def save_post(post, author=None):

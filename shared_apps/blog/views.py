@@ -5,6 +5,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from shared_apps.landing.pagecache import public_page
+
 from . import services
 from .access import can_manage_posts, content_manager_only
 from .forms import PostForm
@@ -13,21 +15,22 @@ from .models import Post
 POSTS_PER_PAGE = 9
 
 
+@public_page(query_params=("page",), valid_until=services.next_publication)
 def post_list(request):
-    """The blog: visible posts, newest first, paginated. Anyone may see it."""
+    """The blog: visible posts, newest first, paginated. Anyone may see it (anonymous: from the page cache)."""
     page = Paginator(Post.objects.visible().defer("body"), POSTS_PER_PAGE).get_page(request.GET.get("page"))
     return render(request, "public/blog/post_list.html", {"page_obj": page, "posts": page.object_list})
 
 
 def post_detail(request, slug):
-    """One post. Anyone may see a visible post; content managers also preview drafts and scheduled ones."""
-    is_manager = can_manage_posts(request.user)
-    posts = Post.objects.all() if is_manager else Post.objects.visible()
-    post = get_object_or_404(posts, slug=slug)
+    """One post. Anyone may see a visible post; content managers also preview drafts and scheduled ones.
+
+    The view is counted on every request; the page itself, the same for every
+    anonymous visitor, may come from the page cache.
+    """
     visitor, new_cookie = services.visitor_id(request)
-    if post.is_visible and services.count_view(post, visitor):
-        post.views += 1  # the page shows the count including this view
-    response = render(request, "public/blog/post_detail.html", {"post": post, "can_manage": is_manager})
+    services.count_view(slug, visitor)
+    response = _post_page(request, slug)
     if new_cookie:
         response.set_cookie(
             services.VISITOR_COOKIE,
@@ -38,6 +41,14 @@ def post_detail(request, slug):
             secure=settings.SESSION_COOKIE_SECURE,
         )
     return response
+
+
+@public_page()
+def _post_page(request, slug):
+    is_manager = can_manage_posts(request.user)
+    posts = Post.objects.all() if is_manager else Post.objects.visible()
+    post = get_object_or_404(posts, slug=slug)
+    return render(request, "public/blog/post_detail.html", {"post": post, "can_manage": is_manager})
 
 
 @content_manager_only
