@@ -94,6 +94,8 @@ MIDDLEWARE = [
     "tenant_apps.engagement.endpoints.TrackingMiddleware",
     # Outside host routing, so the unknown-workspace page gets the policy too.
     "saas.csp.ContentSecurityPolicyMiddleware",
+    # Public pages for anonymous visitors, from the cache before host routing (issue 16, item 6).
+    "shared_apps.landing.pagecache.PublicPageCacheMiddleware",
     "tenants.middleware.WorkspaceMainMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

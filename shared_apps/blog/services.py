@@ -3,6 +3,7 @@
 import random
 import uuid
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F
@@ -78,8 +79,12 @@ def posts_changed_after_commit():
 
 
 def visitor_id(request):
-    """Who is looking: the signed-in user, else the visitor cookie (a new one if absent)."""
-    if request.user.is_authenticated:
+    """Who is looking: the signed-in user, else the visitor cookie (a new one if absent).
+
+    A page from the page cache reaches no authentication: no request.user, an anonymous visitor.
+    """
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
         return f"user-{request.user.pk}", None
     existing = request.COOKIES.get(VISITOR_COOKIE, "")
     try:
@@ -89,11 +94,30 @@ def visitor_id(request):
         return f"anon-{new}", new
 
 
+def count_visit(request, response, slug):
+    """Count this visitor's view of the post `slug`; a new visitor gets their cookie on `response`.
+
+    Run on every response of the post page, rendered or from the page cache
+    (pagecache.public_page's per_request), so it counts by slug, costing no
+    query unless the view is new. A rendered page shows the count before this view.
+    """
+    visitor, new_cookie = visitor_id(request)
+    count_view(slug, visitor)
+    if new_cookie:
+        response.set_cookie(
+            VISITOR_COOKIE,
+            new_cookie,
+            max_age=VISITOR_COOKIE_MAX_AGE,
+            httponly=True,
+            samesite="Lax",
+            secure=settings.SESSION_COOKIE_SECURE,
+        )
+
+
 def count_view(slug, visitor):
     """Add one view of the visible post `slug`, at most once per visitor per day; True when it counted.
 
-    By slug, before the page is rendered or taken from the page cache, so a
-    cached page costs no query. cache.add is Redis SET NX, so of many
+    cache.add is Redis SET NX, so of many
     simultaneous requests by one visitor only one wins; the UPDATE … SET
     views = views + 1 never loses a concurrent increment.
     """

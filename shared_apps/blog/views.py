@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
@@ -22,29 +21,13 @@ def post_list(request):
     return render(request, "public/blog/post_list.html", {"page_obj": page, "posts": page.object_list})
 
 
+@public_page(per_request=services.count_visit)
 def post_detail(request, slug):
     """One post. Anyone may see a visible post; content managers also preview drafts and scheduled ones.
 
-    The view is counted on every request; the page itself, the same for every
-    anonymous visitor, may come from the page cache.
+    Anonymous visitors may get it from the page cache; the view is counted
+    on every request either way (services.count_visit).
     """
-    visitor, new_cookie = services.visitor_id(request)
-    services.count_view(slug, visitor)
-    response = _post_page(request, slug)
-    if new_cookie:
-        response.set_cookie(
-            services.VISITOR_COOKIE,
-            new_cookie,
-            max_age=services.VISITOR_COOKIE_MAX_AGE,
-            httponly=True,
-            samesite="Lax",
-            secure=settings.SESSION_COOKIE_SECURE,
-        )
-    return response
-
-
-@public_page()
-def _post_page(request, slug):
     is_manager = can_manage_posts(request.user)
     posts = Post.objects.all() if is_manager else Post.objects.visible()
     post = get_object_or_404(posts, slug=slug)
