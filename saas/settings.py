@@ -80,6 +80,10 @@ WORKSPACE_POOL_SIZE = env.int("WORKSPACE_POOL_SIZE", default=10)
 # Seconds the workspace of a host stays cached (forgotten at once when a workspace or domain changes; 0 = off).
 HOST_LOOKUP_CACHE_SECONDS = env.int("HOST_LOOKUP_CACHE_SECONDS", default=300)
 SHOW_PUBLIC_IF_NO_TENANT_FOUND = False
+# Public pages (home, blog) for anonymous visitors come from the cache (shared_apps/landing/pagecache.py):
+# at most this many seconds old (0 = off), and at most PUBLIC_PAGE_FIGURES_SECONDS behind a changed figure.
+PUBLIC_PAGE_CACHE_SECONDS = env.int("PUBLIC_PAGE_CACHE_SECONDS", default=60)
+PUBLIC_PAGE_FIGURES_SECONDS = env.int("PUBLIC_PAGE_FIGURES_SECONDS", default=10)
 DEFAULT_NOT_FOUND_TENANT_VIEW = "saas.views.unknown_workspace"
 DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
 
@@ -90,6 +94,8 @@ MIDDLEWARE = [
     "tenant_apps.engagement.endpoints.TrackingMiddleware",
     # Outside host routing, so the unknown-workspace page gets the policy too.
     "saas.csp.ContentSecurityPolicyMiddleware",
+    # Public pages for anonymous visitors, from the cache before host routing (issue 16, item 6).
+    "shared_apps.landing.pagecache.PublicPageCacheMiddleware",
     "tenants.middleware.WorkspaceMainMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

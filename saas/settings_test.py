@@ -34,3 +34,5 @@ MEDIA_ROOT = BASE_DIR / "var" / "test-media"  # noqa: F405
 TRACKING_REDIS_URL = os.environ["REDIS_URL"]
 # The reputation guard counts a run after every recorded batch (its throttle has a test of its own).
 REPUTATION_CHECK_SECONDS = 0
+# Views are tested rendering; shared_apps/landing/tests/test_page_cache.py turns the page cache on.
+PUBLIC_PAGE_CACHE_SECONDS = 0

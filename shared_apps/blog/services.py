@@ -3,11 +3,13 @@
 import random
 import uuid
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from shared_apps.landing import pagecache
 from shared_apps.landing.cache import public_cache_keys
 
 from .models import Post
@@ -34,8 +36,8 @@ def _home_pool_from_db(now):
     return pool, next_publication
 
 
-def home_posts_pool():
-    """The latest visible posts as plain dicts, cached in Redis under the public schema's key."""
+def _cached_home_pool():
+    """{"posts": the latest visible posts as plain dicts, "valid_until": the next scheduled publication}."""
     now = timezone.now()
     with public_cache_keys():
         cached = cache.get(HOME_POSTS_CACHE_KEY)
@@ -47,7 +49,17 @@ def home_posts_pool():
             if next_publication is not None:
                 timeout = max(1, min(timeout, int((next_publication - now).total_seconds()) + 1))
             cache.set(HOME_POSTS_CACHE_KEY, cached, timeout)
-    return cached["posts"]
+    return cached
+
+
+def home_posts_pool():
+    """The latest visible posts as plain dicts, cached in Redis under the public schema's key."""
+    return _cached_home_pool()["posts"]
+
+
+def next_publication():
+    """When the next scheduled post becomes visible (None: none scheduled); pages listing posts expire then."""
+    return _cached_home_pool()["valid_until"]
 
 
 def random_home_posts(count=3):
@@ -60,13 +72,19 @@ def forget_home_posts():
         cache.delete(HOME_POSTS_CACHE_KEY)
 
 
-def forget_home_posts_after_commit():
+def posts_changed_after_commit():
+    """A post was saved or deleted: the home pool and the cached public pages are dropped after commit."""
     transaction.on_commit(forget_home_posts)
+    pagecache.pages_changed()
 
 
 def visitor_id(request):
-    """Who is looking: the signed-in user, else the visitor cookie (a new one if absent)."""
-    if request.user.is_authenticated:
+    """Who is looking: the signed-in user, else the visitor cookie (a new one if absent).
+
+    A page from the page cache reaches no authentication: no request.user, an anonymous visitor.
+    """
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
         return f"user-{request.user.pk}", None
     existing = request.COOKIES.get(VISITOR_COOKIE, "")
     try:
@@ -76,18 +94,41 @@ def visitor_id(request):
         return f"anon-{new}", new
 
 
-def count_view(post, visitor):
-    """Add one view, at most once per visitor per post per day; True when it counted.
+def count_visit(request, response, slug):
+    """Count this visitor's view of the post `slug`; a new visitor gets their cookie on `response`.
 
-    cache.add is Redis SET NX, so of many simultaneous requests by one visitor
-    only one wins; the UPDATE … SET views = views + 1 never loses a concurrent increment.
+    Run on every response of the post page, rendered or from the page cache
+    (pagecache.public_page's per_request), so it counts by slug, costing no
+    query unless the view is new. A rendered page shows the count before this view.
+    """
+    visitor, new_cookie = visitor_id(request)
+    count_view(slug, visitor)
+    if new_cookie:
+        response.set_cookie(
+            VISITOR_COOKIE,
+            new_cookie,
+            max_age=VISITOR_COOKIE_MAX_AGE,
+            httponly=True,
+            samesite="Lax",
+            secure=settings.SESSION_COOKIE_SECURE,
+        )
+
+
+def count_view(slug, visitor):
+    """Add one view of the visible post `slug`, at most once per visitor per day; True when it counted.
+
+    cache.add is Redis SET NX, so of many
+    simultaneous requests by one visitor only one wins; the UPDATE … SET
+    views = views + 1 never loses a concurrent increment.
     """
     today = timezone.localdate()
-    key = f"blog:viewed:{post.pk}:{today.isoformat()}:{visitor}"
+    key = f"blog:viewed:{slug}:{today.isoformat()}:{visitor}"
     if not cache.add(key, 1, VIEW_MARK_SECONDS):
         return False
-    Post.objects.filter(pk=post.pk).update(views=F("views") + 1)
-    return True
+    counted = Post.objects.visible().filter(slug=slug).update(views=F("views") + 1) == 1
+    if counted:
+        pagecache.figures_changed()
+    return counted
 
 
 def save_post(post, author=None):

@@ -2,9 +2,9 @@ from django.db.models.signals import post_delete, post_save
 
 
 def _on_post_change(sender, **kwargs):
-    from .services import forget_home_posts_after_commit
+    from .services import posts_changed_after_commit
 
-    forget_home_posts_after_commit()
+    posts_changed_after_commit()
 
 
 def connect():

@@ -1,9 +1,10 @@
-from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
+
+from shared_apps.landing.pagecache import public_page
 
 from . import services
 from .access import can_manage_posts, content_manager_only
@@ -13,31 +14,24 @@ from .models import Post
 POSTS_PER_PAGE = 9
 
 
+@public_page(query_params=("page",), valid_until=services.next_publication)
 def post_list(request):
-    """The blog: visible posts, newest first, paginated. Anyone may see it."""
+    """The blog: visible posts, newest first, paginated. Anyone may see it (anonymous: from the page cache)."""
     page = Paginator(Post.objects.visible().defer("body"), POSTS_PER_PAGE).get_page(request.GET.get("page"))
     return render(request, "public/blog/post_list.html", {"page_obj": page, "posts": page.object_list})
 
 
+@public_page(per_request=services.count_visit)
 def post_detail(request, slug):
-    """One post. Anyone may see a visible post; content managers also preview drafts and scheduled ones."""
+    """One post. Anyone may see a visible post; content managers also preview drafts and scheduled ones.
+
+    Anonymous visitors may get it from the page cache; the view is counted
+    on every request either way (services.count_visit).
+    """
     is_manager = can_manage_posts(request.user)
     posts = Post.objects.all() if is_manager else Post.objects.visible()
     post = get_object_or_404(posts, slug=slug)
-    visitor, new_cookie = services.visitor_id(request)
-    if post.is_visible and services.count_view(post, visitor):
-        post.views += 1  # the page shows the count including this view
-    response = render(request, "public/blog/post_detail.html", {"post": post, "can_manage": is_manager})
-    if new_cookie:
-        response.set_cookie(
-            services.VISITOR_COOKIE,
-            new_cookie,
-            max_age=services.VISITOR_COOKIE_MAX_AGE,
-            httponly=True,
-            samesite="Lax",
-            secure=settings.SESSION_COOKIE_SECURE,
-        )
-    return response
+    return render(request, "public/blog/post_detail.html", {"post": post, "can_manage": is_manager})
 
 
 @content_manager_only

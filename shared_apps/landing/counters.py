@@ -3,7 +3,8 @@
 The figures (mailings, mailings sending now, unique recipients) live in public
 tables so the home page never scans workspace schemas. They are kept right by
 explicit calls from every service that changes what they count, so they are
-right on the next page load:
+right on the next page load (the cached public pages follow within
+PUBLIC_PAGE_FIGURES_SECONDS, see pagecache.py):
 
 - `mailings_changed()` — a mailing of the current workspace was created,
   deleted, or changed status, pause or manager flag (called by
@@ -24,7 +25,7 @@ from collections.abc import Iterable
 from django.db import connection, transaction
 from django_tenants.utils import get_public_schema_name
 
-from . import stats
+from . import pagecache, stats
 from .services import forget_active_mailings
 
 
@@ -46,6 +47,7 @@ def mailings_changed() -> None:
         if pk is not None:
             stats.recount_workspace(pk, schema_name)
         forget_active_mailings()
+        pagecache.figures_changed()
 
     transaction.on_commit(recount)
 
@@ -55,6 +57,7 @@ def recipients_added(emails: Iterable[str]) -> None:
     emails = list(emails)
     if emails:
         stats.add_recipients(emails)
+        pagecache.figures_changed()
 
 
 def recipients_removed(emails: Iterable[str]) -> None:
@@ -62,3 +65,4 @@ def recipients_removed(emails: Iterable[str]) -> None:
     emails = list(emails)
     if emails:
         stats.remove_recipients(emails)
+        pagecache.figures_changed()

@@ -4,6 +4,7 @@ from django_tenants.utils import get_public_schema_name, schema_context
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task
 
+from .pagecache import figures_changed
 from .services import forget_active_mailings
 from .stats import refresh_all_stats
 
@@ -16,3 +17,4 @@ def refresh_site_stats():
     with schema_context(get_public_schema_name()):
         refresh_all_stats()
         forget_active_mailings()
+        figures_changed()

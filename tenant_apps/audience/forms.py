@@ -115,7 +115,8 @@ class ImportForm(forms.Form):
         label=_("CSV file"),
         help_text=_(
             "A header row with an “email” column, optionally “full_name” (or “name”) and “comment”; "
-            "values separated by commas or semicolons; UTF-8 or Windows-1251; up to 100,000 rows."
+            "values separated by commas or semicolons; UTF-8 or Windows-1251; up to 100 MB "
+            "(a million rows fit), or a .zip holding one CSV file."
         ),
     )
     target_list = forms.ModelChoiceField(

@@ -63,7 +63,9 @@ class ImportJob(models.Model):
     """One CSV upload and its processing by a background task.
 
     The file is kept in the database, not on a disk, so a huey worker on
-    another machine can read it.
+    another machine can read it: uploads as a PostgreSQL large object
+    (`file_oid`, streamed, see importfile.py); `data` holds a file given
+    whole (jobs from before, tests), read when there is no large object.
     """
 
     class Status(models.TextChoices):
@@ -73,7 +75,9 @@ class ImportJob(models.Model):
         FAILED = "failed", _("failed")
 
     file_name = models.CharField(_("file"), max_length=255)
-    data = models.BinaryField(_("contents"))
+    data = models.BinaryField(_("contents"), blank=True, default=b"")
+    file_oid = models.PositiveBigIntegerField(_("stored file"), null=True, blank=True)
+    file_size = models.PositiveBigIntegerField(_("file size"), default=0)
     uploaded_by = models.EmailField(_("uploaded by"), blank=True)
     # The list every row of the file joins (subscribed), or none.
     target_list = models.ForeignKey(

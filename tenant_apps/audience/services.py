@@ -4,10 +4,14 @@ Everything here runs inside the current workspace schema; callers outside a
 request (the import task, the benchmark) enter it with `schema_context`.
 """
 
+import codecs
 import csv
 import io
 import json
+import zipfile
+from collections.abc import Iterator
 from datetime import timedelta
+from itertools import islice
 
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
@@ -21,7 +25,7 @@ from django.utils.translation import gettext_noop
 from shared_apps.landing import counters
 
 from . import fields as custom_fields
-from . import lists
+from . import importfile, lists
 from .models import Client, ImportJob
 
 # --- list, search, saving ---------------------------------------------------------
@@ -141,10 +145,12 @@ def export_rows(clients):
 
 # --- CSV import -------------------------------------------------------------------
 
-MAX_IMPORT_ROWS = 100_000
-MAX_IMPORT_BYTES = 20 * 1024 * 1024
+# One file of a million clients (about 60 MB as CSV) fits; a zip holding one CSV counts by its own size.
+MAX_IMPORT_BYTES = 100 * 1024 * 1024
 MAX_REPORTED_ERRORS = 1000
-BATCH_SIZE = 2000
+BATCH_SIZE = 5000
+SCAN_CHUNK = 1024 * 1024
+ZIP_MAGIC = b"PK\x03\x04"
 MAX_FULL_NAME = Client._meta.get_field("full_name").max_length
 MAX_EMAIL = Client._meta.get_field("email").max_length
 
@@ -192,27 +198,68 @@ class ImportRefused(Exception):
         self.message, self.params = message, params
 
 
-def decode_csv(data):
-    """(text, encoding name): UTF-8 (with or without BOM), UTF-16 with BOM, or Windows-1251.
+MESSAGE_NOT_UTF16 = gettext_noop("The file starts like UTF-16 but is not valid UTF-16.")
+MESSAGE_NOT_TEXT = gettext_noop(
+    "The file is neither UTF-8 nor Windows-1251 text. Save it as “CSV UTF-8” and upload it again."
+)
+MESSAGE_ZIP = gettext_noop("A zip file must hold exactly one CSV file.")
 
-    Russian Excel saves CSV in Windows-1251; bytes that are not valid UTF-8
-    are read as that, and the report names the encoding used.
+
+def open_import_file(job):
+    """The job's CSV as a binary stream: its stored file, or the one CSV inside a stored zip."""
+    if job.file_oid is not None:
+        stream = importfile.open_stored(job.file_oid, job.file_size)
+    else:
+        stream = io.BytesIO(bytes(job.data))
+    if stream.read(len(ZIP_MAGIC)) != ZIP_MAGIC:
+        stream.seek(0)
+        return stream
+    try:
+        archive = zipfile.ZipFile(stream)
+        members = [m for m in archive.infolist() if not m.is_dir() and not m.filename.startswith("__MACOSX/")]
+        if len(members) != 1:
+            raise ImportRefused(MESSAGE_ZIP)
+        return archive.open(members[0])
+    except (zipfile.BadZipFile, NotImplementedError, RuntimeError):
+        raise ImportRefused(MESSAGE_ZIP) from None
+
+
+def scan_encoding(stream):
+    """(Python codec, name shown, line count) of a CSV byte stream, read once in chunks.
+
+    UTF-8 (with or without BOM), UTF-16 with BOM, or Windows-1251: Russian
+    Excel saves CSV in Windows-1251; a file that is not valid UTF-8 from
+    start to end is read as that, and the report names the encoding used.
     """
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        try:
-            return data.decode("utf-16"), "UTF-16"
-        except UnicodeDecodeError:
-            raise ImportRefused(gettext_noop("The file starts like UTF-16 but is not valid UTF-16.")) from None
+    head = stream.read(2)
+    if head in (b"\xff\xfe", b"\xfe\xff"):
+        codec, name = "utf-16", "UTF-16"
+    else:
+        codec, name = "utf-8-sig", "UTF-8"
+    decoder = codecs.getincrementaldecoder(codec)()
+    lines, chunk, utf8 = 0, head, True
+    while chunk:
+        lines += chunk.count(b"\n")
+        if utf8 or codec == "utf-16":
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError:
+                if codec == "utf-16":
+                    raise ImportRefused(MESSAGE_NOT_UTF16) from None
+                utf8 = False
+        if not utf8 and b"\x98" in chunk:  # the one byte Windows-1251 leaves undefined
+            raise ImportRefused(MESSAGE_NOT_TEXT)
+        chunk = stream.read(SCAN_CHUNK)
     try:
-        return data.decode("utf-8-sig"), "UTF-8"
+        if utf8:
+            decoder.decode(b"", final=True)
     except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("cp1251"), "Windows-1251"
-    except UnicodeDecodeError:
-        raise ImportRefused(
-            gettext_noop("The file is neither UTF-8 nor Windows-1251 text. Save it as “CSV UTF-8” and upload it again.")
-        ) from None
+        if codec == "utf-16":
+            raise ImportRefused(MESSAGE_NOT_UTF16) from None
+        utf8 = False
+    if not utf8:
+        codec, name = "cp1251", "Windows-1251"
+    return codec, name, lines
 
 
 def normalise_header(cell):
@@ -258,30 +305,71 @@ def sniff_delimiter(text):
     )
 
 
-def read_csv(text, definitions=()):
-    """(positions, header length, [(line number, cells)]) of a CSV text; raises ImportRefused."""
-    delimiter = sniff_delimiter(text)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    rows = []
-    try:
-        header = next(reader)
+def open_csv(job, codec, definitions=()):
+    """(positions, header length, iterator of (line number, cells)) of the job's file, streamed.
+
+    Blank rows are skipped; bad CSV raises ImportRefused when the reader gets there.
+    """
+    with io.TextIOWrapper(open_import_file(job), encoding=codec, newline="") as text:
+        delimiter = sniff_delimiter(text.read(64 * 1024))
+    text = io.TextIOWrapper(open_import_file(job), encoding=codec, newline="")
+    reader = csv.reader(text, delimiter=delimiter)
+    header = next(reader)
+
+    def rows():
         line = reader.line_num + 1
-        for cells in reader:
-            if any(cell.strip() for cell in cells):
-                rows.append((line, cells))
-                if len(rows) > MAX_IMPORT_ROWS:
-                    raise ImportRefused(
-                        gettext_noop("The file has more than %(max)s rows; split it into smaller files."),
-                        max=MAX_IMPORT_ROWS,
-                    )
-            line = reader.line_num + 1
-    except csv.Error as error:
-        raise ImportRefused(
-            gettext_noop("The file is not valid CSV near line %(line)s: %(error)s"),
-            line=reader.line_num,
-            error=str(error),
-        ) from None
-    return column_positions(header, definitions), len(header), rows
+        try:
+            for cells in reader:
+                if any(cell.strip() for cell in cells):
+                    yield line, cells
+                line = reader.line_num + 1
+        except csv.Error as error:
+            raise ImportRefused(
+                gettext_noop("The file is not valid CSV near line %(line)s: %(error)s"),
+                line=reader.line_num,
+                error=str(error),
+            ) from None
+        except UnicodeDecodeError:
+            raise ImportRefused(MESSAGE_NOT_UTF16 if codec == "utf-16" else MESSAGE_NOT_TEXT) from None
+        finally:
+            text.close()
+
+    return column_positions(header, definitions), len(header), rows()
+
+
+def batched(iterable, size) -> Iterator[list]:
+    iterator = iter(iterable)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+class FirstLines:
+    """Where each email first appears in the file, in a temporary table (memory stays flat).
+
+    Temporary: dropped with the connection, so a resumed run rebuilds it from
+    the rows before its starting point, as it reads them again.
+    """
+
+    TABLE = "audience_import_first_lines"
+
+    def __init__(self):
+        with connection.cursor() as cursor:
+            cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {self.TABLE} (key text PRIMARY KEY, line integer)")
+            cursor.execute(f"TRUNCATE {self.TABLE}")
+
+    def register(self, keys_and_lines):
+        """Record [(lower(email), line)] in line order; {key: the first line it was on}."""
+        if not keys_and_lines:
+            return {}
+        keys = [key for key, _line in keys_and_lines]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {self.TABLE} (key, line) SELECT key, line FROM unnest(%s::text[], %s::int[]) "  # noqa: S608
+                "AS batch(key, line) ORDER BY line ON CONFLICT (key) DO NOTHING",
+                [keys, [line for _key, line in keys_and_lines]],
+            )
+            cursor.execute(f"SELECT key, line FROM {self.TABLE} WHERE key = ANY(%s)", [keys])  # noqa: S608
+            return dict(cursor.fetchall())
 
 
 def clean_row(cells, positions, header_length, definitions=None):
@@ -350,9 +438,12 @@ def insert_new_clients(batch):
 
 
 def create_import_job(uploaded_file, uploaded_by="", target_list=None):
+    """A pending job with the uploaded file streamed into the database (never whole in memory)."""
+    oid, size = importfile.store(uploaded_file.chunks(importfile.CHUNK_BYTES))
     return ImportJob.objects.create(
         file_name=uploaded_file.name[:255],
-        data=uploaded_file.read(),
+        file_oid=oid,
+        file_size=size,
         uploaded_by=uploaded_by or "",
         target_list=target_list,
     )
@@ -408,21 +499,26 @@ def run_import(job):
 
 
 def import_rows(job):
-    text, job.encoding = decode_csv(bytes(job.data))
+    """Stream the file in batches; each batch's clients, counts and errors commit together.
+
+    Rows before processed_rows were imported, counted and reported by an
+    earlier, interrupted run; they are only read again to know where their
+    emails first appeared, for the duplicate check.
+    """
+    with open_import_file(job) as stream:
+        codec, job.encoding, lines = scan_encoding(stream)
     definitions = {definition.key: definition for definition in custom_fields.definitions()}
-    positions, header_length, rows = read_csv(text, definitions.values())
-    job.total_rows = len(rows)
+    positions, header_length, rows = open_csv(job, codec, definitions.values())
+    job.total_rows = max(job.processed_rows, lines - 1)  # an estimate (blank and multi-line rows) until the end
     job.save(update_fields=["encoding", "total_rows"])
-    first_line_of = {}  # lower(email) -> line where the file first had it
-    # Rows before processed_rows were imported, counted and reported by an
-    # earlier, interrupted run (each batch commits with its counts); they
-    # are only read again to know their emails for the duplicate check.
-    for line, cells in rows[: job.processed_rows]:
-        check_row(line, cells, positions, header_length, first_line_of, definitions)
-    for start in range(job.processed_rows, len(rows), BATCH_SIZE):
+    first_lines = FirstLines()
+    for done in batched(islice(rows, job.processed_rows), BATCH_SIZE):
+        check_rows(done, positions, header_length, first_lines, definitions)
+    for rows_of_batch in batched(rows, BATCH_SIZE):
         batch = []
-        for line, cells in rows[start : start + BATCH_SIZE]:
-            values, reason, params = check_row(line, cells, positions, header_length, first_line_of, definitions)
+        for line, cells, values, reason, params in check_rows(
+            rows_of_batch, positions, header_length, first_lines, definitions
+        ):
             if values is None:
                 record_error(job, line, reason, params, cells, positions)
             else:
@@ -434,11 +530,13 @@ def import_rows(job):
                 lists.subscribe_emails(job.target_list_id, [row["email"] for row in batch])
             job.created_count += created
             job.existing_count += len(batch) - created
-            job.processed_rows = min(start + BATCH_SIZE, len(rows))
+            job.processed_rows += len(rows_of_batch)
+            job.total_rows = max(job.total_rows, job.processed_rows)
             job.heartbeat = timezone.now()
             job.save(
                 update_fields=[
                     "processed_rows",
+                    "total_rows",
                     "created_count",
                     "existing_count",
                     "error_count",
@@ -448,6 +546,8 @@ def import_rows(job):
             )
         if stopped_at is not None:
             raise ImportRefused(MESSAGE_CLIENT_LIMIT, max=stopped_at[0], line=stopped_at[1])
+    job.total_rows = job.processed_rows
+    job.save(update_fields=["total_rows"])
 
 
 def insert_within_client_limit(batch):
@@ -470,22 +570,27 @@ def insert_within_client_limit(batch):
     return created, ((client_limit(workspace), batch[0]["line"]) if batch else None)
 
 
-def check_row(line, cells, positions, header_length, first_line_of, definitions=None):
-    """(values, None, {}) for a good row not seen earlier in the file, else (None, reason, params)."""
-    values, reason, params = clean_row(cells, positions, header_length, definitions)
-    if values is None:
-        return None, reason, params
-    key = values["email"].lower()
-    if key in first_line_of:
-        return None, REASON_DUPLICATE, {"line": first_line_of[key]}
-    first_line_of[key] = line
-    return values, None, {}
+def check_rows(rows, positions, header_length, first_lines, definitions=None):
+    """[(line, cells, values, reason, params)]: values for a good row not seen earlier in the file."""
+    checked = [(line, cells, *clean_row(cells, positions, header_length, definitions)) for line, cells in rows]
+    first_line_of = first_lines.register(
+        [(values["email"].lower(), line) for line, _cells, values, _reason, _params in checked if values is not None]
+    )
+    result = []
+    for line, cells, values, reason, params in checked:
+        if values is not None and first_line_of[values["email"].lower()] != line:
+            values, reason, params = None, REASON_DUPLICATE, {"line": first_line_of[values["email"].lower()]}
+        result.append((line, cells, values, reason, params))
+    return result
 
 
 def finish(job, status, failure=None):
     job.status, job.finished_at, job.failure = status, timezone.now(), failure or []
-    job.data = b""  # the report is what is kept; the file may hold 20 MB
-    job.save(update_fields=["status", "finished_at", "failure", "encoding", "data"])
+    # The report is what is kept; the file may hold a million clients.
+    if job.file_oid is not None:
+        importfile.delete(job.file_oid)
+    job.data, job.file_oid, job.file_size = b"", None, 0
+    job.save(update_fields=["status", "finished_at", "failure", "encoding", "data", "file_oid", "file_size"])
 
 
 def record_error(job, line, reason, params, cells, positions):

@@ -1,5 +1,8 @@
 """CSV import: good rows are imported, bad rows reported with their line numbers."""
 
+import io
+import zipfile
+
 import pytest
 from django_tenants.utils import schema_context
 
@@ -56,8 +59,9 @@ def test_the_upload_request_only_stores_the_file_and_enqueues(editor):
 
     with schema_context("ws_acme"):
         job = ImportJob.objects.get()
+        stored = services.open_import_file(job).read()
     assert response.status_code == 302
-    assert job.status == "pending" and bytes(job.data) == b"email\nlater@example.com\n"
+    assert job.status == "pending" and stored == b"email\nlater@example.com\n"
     assert acme_emails() == []
 
 
@@ -193,13 +197,71 @@ def test_an_unusable_file_is_refused_with_a_clear_message_and_imports_nothing(in
     assert not Client.objects.exists()
 
 
-def test_a_file_over_the_row_limit_is_refused_whole(in_workspace, monkeypatch):
-    monkeypatch.setattr(services, "MAX_IMPORT_ROWS", 3)
+def many_rows(count):
+    return b"email;full_name\n" + b"".join(b"c%d@example.com;Name %d\n" % (n, n) for n in range(count))
 
-    job = import_bytes(b"email\n" + b"".join(b"r%d@example.com\n" % n for n in range(4)))
 
-    assert job.status == "failed" and "больше 3 строк" in services.failure_message(job)
-    assert not Client.objects.exists()
+def test_a_file_over_the_old_100000_row_limit_imports_in_one_job(editor, django_capture_on_commit_callbacks):
+    upload(editor, many_rows(150_000), django_capture_on_commit_callbacks)
+
+    with schema_context("ws_acme"):
+        job = ImportJob.objects.get()
+        assert (job.status, job.created_count, job.total_rows, job.processed_rows) == (
+            "done",
+            150_000,
+            150_000,
+            150_000,
+        )
+        assert Client.objects.count() == 150_000
+        assert job.file_oid is None  # the stored file is gone with the import
+
+
+def zipped(name, data):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def test_a_zipped_csv_is_imported(editor, django_capture_on_commit_callbacks):
+    data = zipped("clients.csv", "email,full_name\nzip@example.com,Зип\nbad-email,\n".encode())
+    upload(editor, data, django_capture_on_commit_callbacks, name="clients.zip")
+
+    with schema_context("ws_acme"):
+        job = ImportJob.objects.get()
+        assert (job.status, job.created_count, job.error_count) == ("done", 1, 1)
+        assert Client.objects.get().full_name == "Зип"
+    assert reasons(job) == {3: "неверный адрес email"}
+
+
+def test_a_zip_without_exactly_one_file_is_refused(in_workspace):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("a.csv", "email\na@example.com\n")
+        archive.writestr("b.csv", "email\nb@example.com\n")
+
+    job = import_bytes(buffer.getvalue())
+
+    assert job.status == "failed" and not Client.objects.exists()
+
+
+def test_a_finished_upload_drops_its_stored_file(editor, django_capture_on_commit_callbacks):
+    editor.post("/clients/import/", {"file": csv_upload("email\nlater@example.com\n")})
+    with schema_context("ws_acme"):
+        oid = ImportJob.objects.get().file_oid
+    assert oid is not None
+
+    with django_capture_on_commit_callbacks(execute=True):
+        pass
+    with schema_context("ws_acme"):
+        from tenant_apps.audience.tasks import import_clients
+
+        import_clients.call_local("ws_acme", ImportJob.objects.get().pk)
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_largeobject_metadata WHERE oid = %s", [oid])
+        assert cursor.fetchone()[0] == 0
 
 
 def test_a_refused_file_shows_why_on_its_page(editor, django_capture_on_commit_callbacks):

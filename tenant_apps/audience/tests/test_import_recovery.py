@@ -1,6 +1,8 @@
 """An import whose huey worker died is found by the periodic task and resumed, with exact counts."""
 
 import datetime
+import io
+import zipfile
 
 import pytest
 from django.db import connection
@@ -8,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from tenant_apps.audience import recovery, services, tasks
+from tenant_apps.audience import importfile, recovery, services, tasks
 from tenant_apps.audience.models import Client, ImportJob
 from tenants import crossschema
 
@@ -35,7 +37,7 @@ def long_ago():
     return timezone.now() - services.IMPORT_STALE_AFTER - datetime.timedelta(minutes=1)
 
 
-def interrupted_import(monkeypatch, data=CSV, batches_before_death=1):
+def interrupted_import(monkeypatch, data=CSV, batches_before_death=1, job=None):
     """A job as a killed worker leaves it: running, its first batches saved, the rest not."""
     monkeypatch.setattr(services, "BATCH_SIZE", 2)
     real_insert = services.insert_new_clients
@@ -47,7 +49,7 @@ def interrupted_import(monkeypatch, data=CSV, batches_before_death=1):
             raise WorkerKilled
         return real_insert(batch)
 
-    job = ImportJob.objects.create(file_name="clients.csv", data=data)
+    job = job or ImportJob.objects.create(file_name="clients.csv", data=data)
     monkeypatch.setattr(services, "insert_new_clients", insert_then_die)
     with pytest.raises(WorkerKilled):
         tasks.import_clients.call_local(connection.schema_name, job.pk)
@@ -164,3 +166,22 @@ def test_stale_jobs_of_every_workspace_are_found_with_one_query(workspace, other
     assert len(union_queries) == 1
     statements = [q["sql"] for q in queries.captured_queries if not q["sql"].startswith("SET search_path")]
     assert len(statements) == 2  # the workspaces with a schema, the union: the same with any number of workspaces
+
+
+def test_an_uploaded_zip_interrupted_mid_file_resumes_without_duplicates_or_loss(in_workspace, monkeypatch):
+    rows = b"email\n" + b"".join(b"r%d@example.com\n" % n for n in range(9)) + b"R1@example.com\n"
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("clients.csv", rows)
+    oid, size = importfile.store([buffer.getvalue()[:100], buffer.getvalue()[100:]])
+    job = ImportJob.objects.create(file_name="clients.zip", file_oid=oid, file_size=size)
+    job = interrupted_import(monkeypatch, batches_before_death=2, job=job)
+    assert job.processed_rows == 4
+    ImportJob.objects.filter(pk=job.pk).update(heartbeat=long_ago())
+
+    tasks.resume_stale_imports.call_local()
+
+    job.refresh_from_db()
+    assert (job.status, job.processed_rows, job.created_count, job.error_count) == ("done", 10, 9, 1)
+    assert sorted(Client.objects.values_list("email", flat=True)) == [f"r{n}@example.com" for n in range(9)]
+    assert services.error_report(job)[0][0] == 11  # R1 repeats line 3, known again after the resume
