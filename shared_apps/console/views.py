@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 from tenant_apps.campaigns.models import Mailing
 from tenants.access import MANAGERS_GROUP
 
-from . import crossschema, services
+from . import lists, services
 from .access import console_view, visible_workspace_or_404, visible_workspaces
 from .forms import ClientSearchForm, MailingFilterForm, UserSearchForm, WorkspaceQuotaForm
 
@@ -79,8 +79,11 @@ def mailings(request):
     form = MailingFilterForm(request.GET, workspaces=visible_workspaces(request.user))
     page = None
     if form.is_valid():
-        rows = crossschema.mailings(
-            form.selected_workspaces(), status=form.cleaned_data["status"], name=form.cleaned_data["name"]
+        rows = lists.mailings(
+            request.user,
+            workspace=form.selected_workspace(),
+            status=form.cleaned_data["status"],
+            name=form.cleaned_data["name"],
         )
         page = paginate(request, rows)
     return render(request, "public/console/mailings.html", {"form": form, "page": page})
@@ -142,7 +145,8 @@ def clients(request):
     form = ClientSearchForm(request.GET, workspaces=visible_workspaces(request.user))
     page = None
     if form.is_valid():
-        page = paginate(request, crossschema.clients(form.selected_workspaces(), email=form.cleaned_data["email"]))
+        rows = lists.clients(request.user, workspace=form.selected_workspace(), email=form.cleaned_data["email"])
+        page = paginate(request, rows)
     return render(request, "public/console/clients.html", {"form": form, "page": page})
 
 
