@@ -129,3 +129,16 @@ def test_index_rows_are_written_with_values_so_a_schema_may_live_elsewhere(works
 
     (write,) = [q["sql"] for q in captured.captured_queries if "console_clientindex" in q["sql"]]
     assert "audience_client" not in write
+
+
+def test_a_list_counts_up_to_its_cap_and_then_says_more_than(console_client, workspace, make_mailing, monkeypatch):
+    from shared_apps.console import views
+
+    monkeypatch.setattr(views.CappedPaginator, "cap", 1)
+    make_mailing(workspace, "One")
+    make_mailing(workspace, "Two")
+
+    response = console_client.get(public_url("console:mailings"))
+
+    assert response.context["page"].paginator.capped
+    assert "Совпадений больше 1" in response.content.decode()
