@@ -76,6 +76,14 @@ def delivery_totals(since):
     return {state: totals[state] for state in ("sent", "failed", "bounced", "complained")}
 
 
+def sent_count(*, mailing_id=None, since=None):
+    """Deliveries now "sent" (not bounced or complained about): of a mailing, or finished since `since`."""
+    if since is not None:
+        return finished_since(since).get(Delivery.Status.SENT, 0)
+    counters = RunCounter.objects.filter(run__mailing_id=mailing_id, status=Delivery.Status.SENT)
+    return counters.aggregate(total=Coalesce(Sum("n"), 0))["total"]
+
+
 def _counter_sums(prefix=""):
     """Sum() expressions for each reported state, over the RunCounter rows reached by `prefix`."""
     status, n = f"{prefix}status", f"{prefix}n"

@@ -106,7 +106,7 @@ def test_with_many_workspaces_the_filter_takes_a_typed_address_and_refuses_an_un
 
     assert [row.name for row in chosen.context["page"]] == ["In globex"]
     assert unknown.context["page"] is None
-    assert "No workspace you oversee has this address." in str(unknown.context["form"].errors)
+    assert "Среди ваших пространств нет пространства с таким адресом." in str(unknown.context["form"].errors)
 
 
 def test_a_scoped_manager_with_a_typed_address_still_sees_only_their_workspaces(

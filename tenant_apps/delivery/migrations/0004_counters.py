@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('campaigns', '0005_mailing_lists'),
+        ('campaigns', '0001_initial'),
         ('delivery', '0003_bounced_and_complained_statuses'),
     ]
 
