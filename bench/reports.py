@@ -1,11 +1,13 @@
 """How fast the delivery reports answer with a large attempt log.
 
-    DEBUG=1 .venv/bin/python bench/reports.py [ATTEMPTS]
+    DEBUG=1 .venv/bin/python bench/reports.py [ATTEMPTS ...]   (e.g. 1000 1000000)
 
 Creates a workspace bench-<random>, fills it (in SQL) with one big mailing of
 ~ATTEMPTS attempts (default 100,000; 10% of its deliveries fail after one
 temporary 451 and a final 550) and a second mailing half that size, then
-times each report page through Django's test client (median of 5) and
+rebuilds the report counters from that log (counters.recount_mailing, as
+`recount_delivery_counters` does; timed), then times the workspace
+dashboard and each report page through Django's test client (median of 5) and
 prints the plan of the attempt log query. Drops the workspace at the end.
 Uses DATABASE_URL (default: local PostgreSQL).
 """
@@ -35,7 +37,7 @@ from django.utils import timezone  # noqa: E402
 from django_tenants.utils import schema_context  # noqa: E402
 
 from tenant_apps.campaigns.models import Mailing, Message  # noqa: E402
-from tenant_apps.delivery import reports  # noqa: E402
+from tenant_apps.delivery import counters, reports  # noqa: E402
 from tenant_apps.delivery.models import Run  # noqa: E402
 from tenants.services import create_workspace  # noqa: E402
 
@@ -116,6 +118,10 @@ def main(attempts):
                 cursor.execute("SELECT count(*) FROM delivery_attempt")
                 total = cursor.fetchone()[0]
             print(f"attempts in the workspace: {total:,} (filled in {time.perf_counter() - started:.1f} s)")
+            started = time.perf_counter()
+            for mailing in (big, other):
+                counters.recount_mailing(mailing.pk)
+            print(f"counters rebuilt from the log in {time.perf_counter() - started:.1f} s")
             middle_run = big.runs.order_by("scheduled_for")[RUNS // 2]
             log = reports.attempt_log(big)
             deep = reports.encode_cursor(log[attempts // 2])
@@ -125,6 +131,7 @@ def main(attempts):
         report = f"/delivery/mailings/{big.pk}/"
         print(f"{'page':34} {'first':>8} {'cached chart':>12}")
         for label, url in [
+            ("workspace dashboard", "/"),
             ("workspace report", "/delivery/"),
             ("mailing report, first log page", report),
             ("  log filtered by failures", report + "?status=failure"),
@@ -144,4 +151,5 @@ def main(attempts):
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 100_000)
+    for size in [int(arg) for arg in sys.argv[1:]] or [100_000]:
+        main(size)

@@ -77,7 +77,9 @@ def make_client(email: str | None = None, *, workspace=None, subscribed: bool = 
     if not subscribed:
         fields.setdefault("unsubscribed_at", timezone.now())
     with _in(workspace):
-        return Client.objects.create(email=email or unique_email(), is_subscribed=subscribed, **fields)
+        client = Client.objects.create(email=email or unique_email(), is_subscribed=subscribed, **fields)
+        index_clients_for_console([client])
+    return client
 
 
 def make_clients(*emails: str, workspace=None, **fields) -> list:
@@ -85,7 +87,16 @@ def make_clients(*emails: str, workspace=None, **fields) -> list:
     from tenant_apps.audience.models import Client
 
     with _in(workspace):
-        return Client.objects.bulk_create([Client(email=email, **fields) for email in emails])
+        clients = Client.objects.bulk_create([Client(email=email, **fields) for email in emails])
+        index_clients_for_console(clients)
+    return clients
+
+
+def index_clients_for_console(clients):
+    """The console lists clients from its public index, which the audience services keep; rows made here are added."""
+    from shared_apps.console import index
+
+    index.clients_saved([index.client_row(client) for client in clients])
 
 
 def make_message(
@@ -136,7 +147,15 @@ def make_mailing(
             delivery.mailing_changed(mailing)
         if status:
             set_status(mailing, status)
+        index_mailing_for_console(mailing)
     return mailing
+
+
+def index_mailing_for_console(mailing):
+    """The console lists mailings from its public index, which the delivery services keep; as they would."""
+    from shared_apps.console import index
+
+    index.mailings_changed([mailing.pk])
 
 
 def set_status(mailing, status: str) -> None:
@@ -145,6 +164,7 @@ def set_status(mailing, status: str) -> None:
 
     Mailing.objects.filter(pk=mailing.pk).update(status=status)
     mailing.status = status
+    index_mailing_for_console(mailing)
 
 
 def make_run(mailing, scheduled_for: datetime | None = None, **fields):
@@ -162,7 +182,18 @@ def make_delivery(run, status: str = "pending", client=None, finished_at: dateti
     client = client or make_client()
     if finished_at is None and status in (Delivery.Status.SENT, Delivery.Status.FAILED):
         finished_at = timezone.now()
-    return Delivery.objects.create(run=run, client=client, email=client.email, status=status, finished_at=finished_at)
+    delivery = Delivery.objects.create(
+        run=run, client=client, email=client.email, status=status, finished_at=finished_at
+    )
+    recount_delivery_counters(run.mailing_id)
+    return delivery
+
+
+def recount_delivery_counters(mailing_id):
+    """The reports read counters the engine keeps; rows made here directly are counted by the repair."""
+    from tenant_apps.delivery.counters import recount_mailing
+
+    recount_mailing(mailing_id)
 
 
 def make_attempt(
@@ -172,7 +203,7 @@ def make_attempt(
 
     if smtp_code is None:
         smtp_code = 250 if status == Attempt.Status.SUCCESS else 550
-    return Attempt.objects.create(
+    attempt = Attempt.objects.create(
         delivery=delivery,
         at=at or timezone.now(),
         status=status,
@@ -180,6 +211,8 @@ def make_attempt(
         response=response or ("2.0.0 Ok: queued" if status == Attempt.Status.SUCCESS else "5.1.1 User unknown"),
         permanent=status == Attempt.Status.FAILURE and smtp_code >= 500,
     )
+    recount_delivery_counters(delivery.run.mailing_id)
+    return attempt
 
 
 # --- blog (public schema) -------------------------------------------------------------

@@ -5,16 +5,17 @@ mailing" or "every client" is one table per workspace. Instead of entering
 each schema in turn (a query per workspace), callers build one SELECT per
 workspace with schema-qualified, quoted table names and join them with
 UNION ALL into a single statement; PostgreSQL plans a UNION ALL of a few
-hundred branches in milliseconds (bench/console_union.py).
+hundred branches in milliseconds.
 
-Used by the managers' console (lists), the home page's counters (the
-periodic repair) and the import recovery (stale jobs). Only identifiers
+Used only off the request path: the home page's counters (the periodic
+repair) and the import recovery (stale jobs). The managers' console reads
+its public index instead (shared_apps/console/index.py), so no page depends
+on every schema living in one database. Only identifiers
 from our own rows and models, and integers, are put into the SQL; values
 are always parameters.
 """
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any
+from collections.abc import Iterable, Iterator, Sequence
 
 from django.conf import settings
 from django.db import connection
@@ -80,60 +81,3 @@ def where_sql(queryset: QuerySet) -> tuple[str, list]:
         raise ValueError("where_sql takes a queryset on one table (no joins)")
     sql, params = query.where.as_sql(query.get_compiler(connection=connection), connection)
     return sql or "TRUE", list(params)
-
-
-class UnionQuery:
-    """A lazily run UNION ALL over workspace schemas; sliceable, so Django's Paginator can use it.
-
-    `branch_sql(workspace)` returns one workspace's SELECT, whose first column
-    is the workspace id; `params` are repeated for every branch; `make_row`
-    turns (workspace, {column: value}) into what the caller lists.
-    """
-
-    def __init__(
-        self,
-        workspaces: Iterable[Any],
-        branch_sql: Callable[[Any], str],
-        params: Iterable,
-        order_by: str,
-        make_row: Callable[[Any, dict], Any],
-    ):
-        self.workspaces = {workspace.pk: workspace for workspace in workspaces}
-        self.branch_sql = branch_sql
-        self.params = list(params)
-        self.order_by = order_by
-        self.make_row = make_row
-
-    def _union(self):
-        union = union_all(self.branch_sql(workspace) for workspace in self.workspaces.values())
-        return union, self.params * len(self.workspaces)
-
-    def count(self) -> int:
-        if not self.workspaces:
-            return 0
-        union, params = self._union()
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT count(*) FROM ({union}) AS u", params)  # noqa: S608 (identifiers quoted)
-            return cursor.fetchone()[0]
-
-    def __getitem__(self, key):
-        if not isinstance(key, slice) or key.step is not None:
-            raise TypeError("UnionQuery supports plain slices only")
-        start, stop = key.start or 0, key.stop
-        if not self.workspaces or (stop is not None and stop <= start):
-            return []
-        union, params = self._union()
-        sql = f"SELECT * FROM ({union}) AS u ORDER BY {self.order_by}"  # noqa: S608 (identifiers quoted)
-        if stop is not None:
-            sql += " LIMIT %s"
-            params.append(stop - start)
-        sql += " OFFSET %s"
-        params.append(start)
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            columns = [column.name for column in cursor.description]
-            rows = cursor.fetchall()
-        return [
-            self.make_row(self.workspaces[values[0]], dict(zip(columns[1:], values[1:], strict=True)))
-            for values in rows
-        ]

@@ -3,18 +3,35 @@ from django.utils.translation import gettext_lazy as _
 
 from tenant_apps.campaigns.models import Mailing
 
+# Up to this many workspaces the filter is a drop-down; beyond, the workspace's address name is typed.
+WORKSPACE_CHOICES_MAX = 200
+
 
 class WorkspaceChoiceMixin:
     def set_workspace_choices(self, workspaces):
-        self.workspaces = {workspace.slug: workspace for workspace in workspaces}
-        self.fields["workspace"].choices = [("", _("All workspaces"))] + [
-            (slug, f"{workspace.name} ({slug})") for slug, workspace in self.workspaces.items()
-        ]
+        self.visible = workspaces
+        few = list(workspaces[: WORKSPACE_CHOICES_MAX + 1])
+        if len(few) <= WORKSPACE_CHOICES_MAX:
+            self.fields["workspace"].choices = [("", _("All workspaces"))] + [
+                (workspace.slug, f"{workspace.name} ({workspace.slug})") for workspace in few
+            ]
+        else:
+            self.fields["workspace"] = forms.SlugField(
+                label=_("Workspace (address name)"), required=False, max_length=63
+            )
 
-    def selected_workspaces(self):
-        """The workspaces to list: the chosen one, or every visible one."""
+    def clean_workspace(self):
         slug = self.cleaned_data.get("workspace")
-        return [self.workspaces[slug]] if slug else list(self.workspaces.values())
+        if not slug:
+            return None
+        workspace = self.visible.filter(slug=slug).first()
+        if workspace is None:
+            raise forms.ValidationError(_("No workspace you oversee has this address."))
+        return workspace
+
+    def selected_workspace(self):
+        """The chosen workspace, or None for every visible one."""
+        return self.cleaned_data.get("workspace")
 
 
 class MailingFilterForm(WorkspaceChoiceMixin, forms.Form):

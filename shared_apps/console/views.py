@@ -13,6 +13,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.functional import cached_property
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -20,15 +21,30 @@ from django.views.decorators.http import require_GET, require_POST
 from tenant_apps.campaigns.models import Mailing
 from tenants.access import MANAGERS_GROUP
 
-from . import crossschema, services
+from . import lists, services
 from .access import console_view, visible_workspace_or_404, visible_workspaces
 from .forms import ClientSearchForm, MailingFilterForm, UserSearchForm, WorkspaceQuotaForm
 
 PER_PAGE = 50
+# The index lists count at most this many matches (a COUNT over a LIMIT, so a page
+# never counts a million rows); past it the page says "more than" and the filters narrow.
+COUNT_CAP = 10_000
 
 
-def paginate(request, rows):
-    return Paginator(rows, PER_PAGE).get_page(request.GET.get("page"))
+class CappedPaginator(Paginator):
+    cap = COUNT_CAP
+
+    @cached_property
+    def count(self):
+        return self.object_list[: self.cap + 1].count()
+
+    @property
+    def capped(self):
+        return self.count > self.cap
+
+
+def paginate(request, rows, paginator=Paginator):
+    return paginator(rows, PER_PAGE).get_page(request.GET.get("page"))
 
 
 def safe_next(request, default):
@@ -79,10 +95,13 @@ def mailings(request):
     form = MailingFilterForm(request.GET, workspaces=visible_workspaces(request.user))
     page = None
     if form.is_valid():
-        rows = crossschema.mailings(
-            form.selected_workspaces(), status=form.cleaned_data["status"], name=form.cleaned_data["name"]
+        rows = lists.mailings(
+            request.user,
+            workspace=form.selected_workspace(),
+            status=form.cleaned_data["status"],
+            name=form.cleaned_data["name"],
         )
-        page = paginate(request, rows)
+        page = paginate(request, rows, CappedPaginator)
     return render(request, "public/console/mailings.html", {"form": form, "page": page})
 
 
@@ -142,7 +161,8 @@ def clients(request):
     form = ClientSearchForm(request.GET, workspaces=visible_workspaces(request.user))
     page = None
     if form.is_valid():
-        page = paginate(request, crossschema.clients(form.selected_workspaces(), email=form.cleaned_data["email"]))
+        rows = lists.clients(request.user, workspace=form.selected_workspace(), email=form.cleaned_data["email"])
+        page = paginate(request, rows, CappedPaginator)
     return render(request, "public/console/clients.html", {"form": form, "page": page})
 
 

@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from shared_apps.console import index as console_index
 from shared_apps.landing import counters
 
 from . import fields as custom_fields
@@ -63,6 +64,24 @@ class EmailTaken(Exception):
     """Another client took the email between the form's check and the save."""
 
 
+def clients_changed(*, saved=(), saved_ids=(), deleted_ids=(), added_emails=(), removed_emails=()):
+    """The one call after clients of the current workspace change, in the change's transaction.
+
+    Keeps the public figures that summarise clients in step: the home page's
+    unique recipients (emails new to, or gone from, the workspace) and the
+    console's client index (`saved`: Client objects or index rows; `saved_ids`:
+    clients to read again, e.g. after a bulk UPDATE).
+    """
+    counters.recipients_removed(removed_emails)
+    counters.recipients_added(added_emails)
+    rows = [console_index.client_row(c) if isinstance(c, Client) else c for c in saved]
+    saved_ids = list(saved_ids)
+    if saved_ids:
+        rows += console_index.client_rows(saved_ids)
+    console_index.clients_saved(rows)
+    console_index.clients_deleted(deleted_ids)
+
+
 def save_client(client):
     """Save a client (new or changed), keeping `unsubscribed_at` in step with `is_subscribed`.
 
@@ -74,10 +93,12 @@ def save_client(client):
         with transaction.atomic():
             old_email = Client.objects.filter(pk=client.pk).values_list("email", flat=True).first()
             client.save()
-            if old_email is None or old_email.lower() != client.email.lower():
-                if old_email is not None:
-                    counters.recipients_removed([old_email])
-                counters.recipients_added([client.email])
+            email_changed = old_email is None or old_email.lower() != client.email.lower()
+            clients_changed(
+                saved=[client],
+                added_emails=[client.email] if email_changed else [],
+                removed_emails=[old_email] if email_changed and old_email is not None else [],
+            )
     except IntegrityError as error:
         raise EmailTaken from error
     return client
@@ -94,8 +115,9 @@ def set_subscription(client, subscribed):
 
 def delete_client(client):
     with transaction.atomic():
+        client_id = client.pk
         client.delete()
-        counters.recipients_removed([client.email])
+        clients_changed(deleted_ids=[client_id], removed_emails=[client.email])
 
 
 # --- CSV export -------------------------------------------------------------------
@@ -411,7 +433,7 @@ INSERT_SQL = """
     SELECT email, full_name, comment, fields::jsonb, true, %s, %s
     FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[]) AS batch(email, full_name, comment, fields)
     ON CONFLICT DO NOTHING
-    RETURNING email
+    RETURNING id, email, full_name, is_subscribed, created
 """
 
 
@@ -432,8 +454,8 @@ def insert_new_clients(batch):
                 [json.dumps(row.get("fields") or {}, ensure_ascii=False) for row in batch],
             ],
         )
-        created = [row[0] for row in cursor.fetchall()]
-    counters.recipients_added(created)  # in the batch's transaction
+        created = cursor.fetchall()
+    clients_changed(saved=created, added_emails=[row[1] for row in created])  # in the batch's transaction
     return len(created)
 
 

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from saas.mail import queue_email
+from shared_apps.console import index as console_index
 from tenant_apps.audience import lists
 from tenant_apps.audience.models import Client
 from tenant_apps.delivery import services as delivery
@@ -71,6 +72,14 @@ def dashboard_counts():
 
 def messages_with_usage():
     return Message.objects.annotate(mailing_count=Count("mailings")).order_by("-created", "-pk")
+
+
+def save_message(form):
+    """Save a message form; the console lists mailings with their subject, so their index rows follow."""
+    with transaction.atomic():
+        message = form.save()
+        console_index.mailings_changed(message.mailings.values_list("pk", flat=True))
+    return message
 
 
 def delete_message(message):

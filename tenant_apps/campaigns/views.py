@@ -82,7 +82,7 @@ def message_create(request):
     require_role(request, edit=True)
     form = MessageForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        message = form.save()
+        message = services.save_message(form)
         messages.success(request, _("Message saved."))
         return redirect("campaigns:message_detail", pk=message.pk)
     return message_form_page(request, form)
@@ -94,7 +94,7 @@ def message_edit(request, pk):
     message = get_object_or_404(Message, pk=pk)
     form = MessageForm(request.POST or None, instance=message)
     if request.method == "POST" and form.is_valid():
-        form.save()
+        services.save_message(form)
         messages.success(request, _("Message saved."))
         return redirect("campaigns:message_detail", pk=message.pk)
     return message_form_page(request, form, message)

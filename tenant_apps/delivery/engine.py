@@ -32,7 +32,7 @@ from tenant_apps.feedback.engine_hooks import NOT_SUPPRESSED_SQL, ReturnPaths, s
 from tenant_apps.senders import quotas, sending
 from tenant_apps.senders.ratelimit import is_throttling
 
-from . import pausing
+from . import counters, pausing
 from .breaker import CircuitBreaker
 from .compose import build_message, format_from
 from .heartbeat import ClaimHeartbeat
@@ -142,8 +142,9 @@ def create_deliveries(run, mailing):
         WHERE c.is_subscribed AND {NOT_SUPPRESSED_SQL} {audience}
         ON CONFLICT (run_id, client_id) DO NOTHING
     """  # noqa: S608 - only table names are interpolated
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(sql, params)
+        counters.deliveries_created(run, cursor.rowcount)
         return cursor.rowcount
 
 
@@ -244,8 +245,8 @@ class Result:
     attempt: tuple | None = None  # (at, status, smtp_code, response, permanent)
 
 
-def write_results(results, me, journal):
-    """Write a batch's results in one statement (deliveries updated, attempts inserted)."""
+def write_results(results, me, journal, run):
+    """Write a batch's results in one statement (deliveries updated, attempts inserted), counters with them."""
     if not results:
         journal.settle()
         return
@@ -269,7 +270,9 @@ def write_results(results, me, journal):
         "a_permanent": a_permanent,
     }
     with transaction.atomic(), connection.cursor() as cursor:
+        held = counters.held_by(cursor, params["ids"], me)
         cursor.execute(RECORD_SQL, params)
+        counters.batch_written(cursor, run, [r for r in results if r.delivery_id in held])
     journal.forget([r.delivery_id for r in results if r.status == DELIVERED])
 
 
@@ -433,7 +436,7 @@ def send_batch(ctx, batch, *, sender, breaker, journal, me, probe, summary, on_p
 
     def flush():
         nonlocal results, flushed_at
-        write_results(results, me, journal)
+        write_results(results, me, journal, ctx.run)
         for result in results:
             count_into(summary, result)
         if on_progress:
@@ -521,9 +524,13 @@ def expire_run(run, now):
     """
     message = "the mailing ended before this message could be delivered"
     stale = now - timedelta(seconds=settings.DELIVERY_CLAIM_TIMEOUT)
-    Delivery.objects.filter(run=run).filter(Q(status=PENDING) | Q(status=SENDING, claimed_at__lt=stale)).update(
-        status=FAILED, finished_at=now, last_response=message, claimed_by="", claimed_at=None
-    )
+    with transaction.atomic():
+        expired = (
+            Delivery.objects.filter(run=run)
+            .filter(Q(status=PENDING) | Q(status=SENDING, claimed_at__lt=stale))
+            .update(status=FAILED, finished_at=now, last_response=message, claimed_by="", claimed_at=None)
+        )
+        counters.deliveries_expired(run, expired, now)
 
 
 def finish_run_if_complete(run, now):

@@ -111,3 +111,50 @@ class Attempt(models.Model):
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.status} {self.smtp_code or ''}"
+
+
+# --- counters the reports read (kept by counters.py; never a COUNT over the log on a page) ---
+
+
+class RunCounter(models.Model):
+    """How many of a run's deliveries are in one state.
+
+    "pending" counts pending and sending alike (a claim moves nothing here).
+    """
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="counters")
+    status = models.CharField(max_length=10)
+    n = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["run", "status"], name="run_counter_once")]
+
+
+class AttemptsPerHour(models.Model):
+    """Attempts of a mailing that started in one hour (UTC), by outcome: the charts' figures."""
+
+    mailing = models.ForeignKey("campaigns.Mailing", on_delete=models.CASCADE, related_name="+")
+    hour = models.DateTimeField()
+    status = models.CharField(max_length=10)
+    n = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["hour", "mailing", "status"], name="attempts_per_hour_once"),
+        ]
+        indexes = [models.Index(fields=["mailing", "hour"], name="attempts_per_hour_mailing")]
+
+
+class FinishedPerHour(models.Model):
+    """Deliveries of a mailing that finished in one hour (UTC), by their state now: "the last 30 days"."""
+
+    mailing = models.ForeignKey("campaigns.Mailing", on_delete=models.CASCADE, related_name="+")
+    hour = models.DateTimeField()
+    status = models.CharField(max_length=10)
+    n = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["hour", "mailing", "status"], name="finished_per_hour_once"),
+        ]
+        indexes = [models.Index(fields=["mailing", "hour"], name="finished_per_hour_mailing")]

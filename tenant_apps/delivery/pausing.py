@@ -18,6 +18,7 @@ from django.utils import translation
 from guardian.shortcuts import get_users_with_perms
 
 from saas.mail import queue_email
+from shared_apps.console import index as console_index
 from shared_apps.landing import counters
 from tenant_apps.campaigns.models import Mailing
 from tenants.services import site_url
@@ -41,6 +42,7 @@ def pause_for_sender_refusal(run, workspace, outcome: Outcome) -> bool:
     if not paused:
         return False
     counters.mailings_changed()  # no longer "sending now" on the home page
+    console_index.mailings_changed([run.mailing_id])
     log.warning("mailing %s in %s paused: the provider refused the sender (%s)", run.mailing_id, workspace, detail)
     mailing = Mailing.objects.get(pk=run.mailing_id)
     for owner in workspace_owners(workspace):

@@ -1,7 +1,10 @@
 """Numbers built from the delivery log (run inside a workspace schema).
 
 Every function here reads; none sends or changes anything. Counts come from
-one aggregate query each (never one query per row), and the attempt log is
+the counters the engine keeps (counters.py), never from a COUNT over the
+deliveries or the attempt log, so a page costs the same at a thousand
+attempts and at a million; charts are by UTC hour underneath (a time zone
+with a half-hour offset sees its hours shifted). The attempt log is
 paged by a cursor on (time, id) so a page costs the same on the first and
 the thousandth page, with no COUNT over the whole log.
 """
@@ -10,8 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
 from django.core.cache import cache
-from django.db.models import Count, F, Q
-from django.db.models.functions import Trunc
+from django.db.models import Count, F, Q, Sum
+from django.db.models.functions import Coalesce, Trunc
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import get_language
@@ -19,7 +22,8 @@ from django.utils.translation import get_language
 from saas.dates import chart_label_format
 from tenant_apps.audience.models import Client
 
-from .models import Attempt, Delivery, Run
+from .counters import hour_of
+from .models import Attempt, AttemptsPerHour, Delivery, FinishedPerHour, Run, RunCounter
 
 RECENT_DAYS = 30
 BUCKETS = ("hour", "day")
@@ -38,31 +42,62 @@ RECENT_PERIOD = "2d"
 # spares the database while someone pages through the attempt log below it.
 CHART_CACHE_SECONDS = 60
 
-PENDING_STATES = (Delivery.Status.PENDING, Delivery.Status.SENDING)
 # A bounced or complained-about delivery was sent first: "sent" counts them too.
 SENT_STATES = (Delivery.Status.SENT, Delivery.Status.BOUNCED, Delivery.Status.COMPLAINED)
 
 
-def delivery_totals(since):
-    """{"sent", "failed", "bounced", "complained"}: deliveries that reached that state since `since`."""
-    return Delivery.objects.filter(finished_at__gte=since).aggregate(
-        sent=Count("id", filter=Q(status__in=SENT_STATES)),
-        failed=Count("id", filter=Q(status=Delivery.Status.FAILED)),
-        bounced=Count("id", filter=Q(status=Delivery.Status.BOUNCED)),
-        complained=Count("id", filter=Q(status=Delivery.Status.COMPLAINED)),
-    )
-
-
-def _status_counts(prefix):
-    """Count() expressions for each reported state, over the deliveries reached by `prefix`."""
-    status, ident = f"{prefix}status", f"{prefix}id"
+def _reported(by_status):
+    """The reported states from {counter state: n} (RunCounter or FinishedPerHour rows summed)."""
     return {
-        "sent": Count(ident, filter=Q(**{f"{status}__in": SENT_STATES})),
-        "failed": Count(ident, filter=Q(**{status: Delivery.Status.FAILED})),
-        "pending": Count(ident, filter=Q(**{f"{status}__in": PENDING_STATES})),
-        "skipped": Count(ident, filter=Q(**{status: Delivery.Status.SKIPPED})),
-        "bounced": Count(ident, filter=Q(**{status: Delivery.Status.BOUNCED})),
-        "complained": Count(ident, filter=Q(**{status: Delivery.Status.COMPLAINED})),
+        "sent": sum(by_status.get(state, 0) for state in SENT_STATES),
+        "failed": by_status.get(Delivery.Status.FAILED, 0),
+        "pending": by_status.get(Delivery.Status.PENDING, 0),
+        "skipped": by_status.get(Delivery.Status.SKIPPED, 0),
+        "bounced": by_status.get(Delivery.Status.BOUNCED, 0),
+        "complained": by_status.get(Delivery.Status.COMPLAINED, 0),
+    }
+
+
+def _summed(counters):
+    return {row["status"]: row["total"] for row in counters.values("status").annotate(total=Sum("n")).order_by()}
+
+
+def finished_since(since):
+    """{state: n} of the deliveries that finished since the start of the (UTC) hour holding `since`."""
+    return _summed(FinishedPerHour.objects.filter(hour__gte=hour_of(since)))
+
+
+def delivery_totals(since):
+    """{"sent", "failed", "bounced", "complained"}: deliveries that reached that state since `since`.
+
+    Read from the hourly counters, so "since" starts at the top of its hour.
+    """
+    totals = _reported(finished_since(since))
+    return {state: totals[state] for state in ("sent", "failed", "bounced", "complained")}
+
+
+def sent_count(*, mailing_id=None, since=None):
+    """Deliveries now "sent" (not bounced or complained about): of a mailing, or finished since `since`."""
+    if since is not None:
+        return finished_since(since).get(Delivery.Status.SENT, 0)
+    counters = RunCounter.objects.filter(run__mailing_id=mailing_id, status=Delivery.Status.SENT)
+    return counters.aggregate(total=Coalesce(Sum("n"), 0))["total"]
+
+
+def _counter_sums(prefix=""):
+    """Sum() expressions for each reported state, over the RunCounter rows reached by `prefix`."""
+    status, n = f"{prefix}status", f"{prefix}n"
+
+    def total(**condition):
+        return Coalesce(Sum(n, filter=Q(**condition)), 0)
+
+    return {
+        "sent": total(**{f"{status}__in": SENT_STATES}),
+        "failed": total(**{status: Delivery.Status.FAILED}),
+        "pending": total(**{status: Delivery.Status.PENDING}),  # pending and sending (counters.counted_as)
+        "skipped": total(**{status: Delivery.Status.SKIPPED}),
+        "bounced": total(**{status: Delivery.Status.BOUNCED}),
+        "complained": total(**{status: Delivery.Status.COMPLAINED}),
     }
 
 
@@ -70,28 +105,14 @@ def workspace_totals(now=None):
     """{"recent": {...}, "all": {...}}: sent, failed, pending, skipped, bounced, complained deliveries.
 
     "recent" is the last RECENT_DAYS days: sent and failed by when they
-    finished, pending and skipped by when their run was scheduled. One query.
+    finished (from the top of that hour), pending and skipped by when their
+    run was scheduled. Three small queries over the counters.
     """
     since = (now or timezone.now()) - timedelta(days=RECENT_DAYS)
-    row = Delivery.objects.aggregate(
-        sent=Count("id", filter=Q(status__in=SENT_STATES)),
-        failed=Count("id", filter=Q(status=Delivery.Status.FAILED)),
-        pending=Count("id", filter=Q(status__in=PENDING_STATES)),
-        skipped=Count("id", filter=Q(status=Delivery.Status.SKIPPED)),
-        bounced=Count("id", filter=Q(status=Delivery.Status.BOUNCED)),
-        complained=Count("id", filter=Q(status=Delivery.Status.COMPLAINED)),
-        recent_sent=Count("id", filter=Q(status__in=SENT_STATES, finished_at__gte=since)),
-        recent_failed=Count("id", filter=Q(status=Delivery.Status.FAILED, finished_at__gte=since)),
-        recent_pending=Count("id", filter=Q(status__in=PENDING_STATES, run__scheduled_for__gte=since)),
-        recent_skipped=Count("id", filter=Q(status=Delivery.Status.SKIPPED, run__scheduled_for__gte=since)),
-        recent_bounced=Count("id", filter=Q(status=Delivery.Status.BOUNCED, finished_at__gte=since)),
-        recent_complained=Count("id", filter=Q(status=Delivery.Status.COMPLAINED, finished_at__gte=since)),
-    )
-    states = ("sent", "failed", "pending", "skipped", "bounced", "complained")
-    return {
-        "all": {state: row[state] for state in states},
-        "recent": {state: row[f"recent_{state}"] for state in states},
-    }
+    recent = _reported(finished_since(since))
+    by_run = _reported(_summed(RunCounter.objects.filter(run__scheduled_for__gte=since)))
+    recent.update(pending=by_run["pending"], skipped=by_run["skipped"])
+    return {"all": _reported(_summed(RunCounter.objects.all())), "recent": recent}
 
 
 def unsubscribe_totals(now=None):
@@ -110,7 +131,7 @@ def run_counts(mailing):
     """
     return (
         Run.objects.filter(mailing=mailing)
-        .annotate(total=Count("deliveries"), **_status_counts("deliveries__"))
+        .annotate(total=Coalesce(Sum("counters__n"), 0), **_counter_sums("counters__"))
         .order_by("-scheduled_for", "-id")
     )
 
@@ -120,7 +141,7 @@ def mailing_counts(mailing_ids):
     rows = (
         Run.objects.filter(mailing_id__in=list(mailing_ids))
         .values("mailing_id")
-        .annotate(runs=Count("id", distinct=True), **_status_counts("deliveries__"))
+        .annotate(runs=Count("id", distinct=True), **_counter_sums("counters__"))
         .order_by()
     )
     return {row.pop("mailing_id"): row for row in rows}
@@ -174,15 +195,15 @@ def attempt_series(since, mailing=None, bucket="day", *, until=None, tz=None):
         raise ValueError(f"bucket must be one of {BUCKETS}")
     tz = tz or timezone.get_current_timezone()
     until = until or timezone.now()
-    attempts = Attempt.objects.filter(at__gte=since, at__lte=until)
+    hours = AttemptsPerHour.objects.filter(hour__gte=hour_of(since), hour__lte=until)
     if mailing is not None:
-        attempts = attempts.filter(delivery__run__mailing=mailing)
+        hours = hours.filter(mailing=mailing)
     rows = (
-        attempts.annotate(bucket=Trunc("at", bucket, tzinfo=tz))
+        hours.annotate(bucket=Trunc("hour", bucket, tzinfo=tz))
         .values("bucket")
         .annotate(
-            success=Count("id", filter=Q(status=Attempt.Status.SUCCESS)),
-            failure=Count("id", filter=Q(status=Attempt.Status.FAILURE)),
+            success=Coalesce(Sum("n", filter=Q(status=Attempt.Status.SUCCESS)), 0),
+            failure=Coalesce(Sum("n", filter=Q(status=Attempt.Status.FAILURE)), 0),
         )
         .order_by("bucket")
     )

@@ -19,6 +19,7 @@ from django.db import connection, transaction
 from django.db.models import Max, Q
 from django_tenants.utils import schema_context
 
+from shared_apps.console import index as console_index
 from shared_apps.landing import counters
 from tenant_apps.campaigns.models import Mailing
 from tenants.models import ScheduleEntry
@@ -73,6 +74,7 @@ def sync_schedule(mailing, *, workspace=None, resume_now=False, moment=None):
         Mailing.objects.filter(pk=mailing.pk).update(status=status)  # this column only: a form may be saving the others
         mailing.status = status
         counters.mailings_changed()
+        console_index.mailings_changed([mailing.pk])
     return when
 
 
@@ -92,6 +94,7 @@ def mailing_changed(mailing: Mailing) -> None:
         add_chosen_clients_to_current_runs(mailing)
     when = sync_schedule(mailing, workspace=workspace, resume_now=True)
     counters.mailings_changed()
+    console_index.mailings_changed([mailing.pk])
     if when is not None and when <= now():
         from .tasks import run_due_mailing
 
@@ -103,6 +106,7 @@ def mailing_deleted(mailing_id: int) -> None:
     """A mailing of the current workspace was deleted: drop its schedule entry and recount."""
     ScheduleEntry.objects.filter(workspace_id=current_workspace().pk, mailing_id=mailing_id).delete()
     counters.mailings_changed()
+    console_index.mailing_deleted(mailing_id)
 
 
 def add_chosen_clients_to_current_runs(mailing: Mailing) -> None:

@@ -11,9 +11,11 @@ import json
 import time
 
 from django.core import signing
+from django.db import transaction
 from django.utils import timezone
 from django.utils.encoding import force_bytes
 
+from tenant_apps.audience import services as audience
 from tenant_apps.audience.models import Client
 from tenants.services import site_url
 
@@ -99,17 +101,21 @@ def unsubscribe_client(client):
     """Unsubscribe `client`; again is harmless and keeps the first unsubscribed_at."""
     # A conditional UPDATE, so two clicks at once cannot both set the time.
     now = timezone.now()
-    Client.objects.filter(pk=client.pk, is_subscribed=True).update(
-        is_subscribed=False, unsubscribed_at=now, updated=now
-    )
-    client.refresh_from_db(fields=["is_subscribed", "unsubscribed_at"])
+    with transaction.atomic():
+        Client.objects.filter(pk=client.pk, is_subscribed=True).update(
+            is_subscribed=False, unsubscribed_at=now, updated=now
+        )
+        client.refresh_from_db(fields=["is_subscribed", "unsubscribed_at"])
+        audience.clients_changed(saved=[client])
     return client
 
 
 def resubscribe_client(client):
     """Undo an unsubscription (the recipient asked for it on the page)."""
-    Client.objects.filter(pk=client.pk, is_subscribed=False).update(
-        is_subscribed=True, unsubscribed_at=None, updated=timezone.now()
-    )
-    client.refresh_from_db(fields=["is_subscribed", "unsubscribed_at"])
+    with transaction.atomic():
+        Client.objects.filter(pk=client.pk, is_subscribed=False).update(
+            is_subscribed=True, unsubscribed_at=None, updated=timezone.now()
+        )
+        client.refresh_from_db(fields=["is_subscribed", "unsubscribed_at"])
+        audience.clients_changed(saved=[client])
     return client

@@ -17,7 +17,9 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
+from tenant_apps.audience import services as audience
 from tenant_apps.audience.models import Client
+from tenant_apps.delivery import counters
 from tenant_apps.delivery.models import Delivery, Run
 
 from .incoming import Incoming
@@ -149,9 +151,9 @@ def _mark_deliveries(events):
     bounced = [e.delivery_id for e in events if e.delivery_id and e.kind != COMPLAINT]
     complained = [e.delivery_id for e in events if e.delivery_id and e.kind == COMPLAINT]
     if bounced:
-        Delivery.objects.filter(id__in=bounced, status=SENT).update(status=BOUNCED)
+        counters.move_deliveries(bounced, (SENT,), BOUNCED)
     if complained:
-        Delivery.objects.filter(id__in=complained, status__in=(SENT, BOUNCED)).update(status=COMPLAINED)
+        counters.move_deliveries(complained, (SENT, BOUNCED), COMPLAINED)
 
 
 def _apply_actions(events, rules, now, outcome):
@@ -181,9 +183,12 @@ def _apply_actions(events, rules, now, outcome):
             if counts.get(email, 0) >= rules.soft_bounce_limit:
                 reasons.setdefault(email, (Suppression.Reason.SOFT_BOUNCES, items[-1]))
     if complainers:
-        Client.objects.annotate(lower_email=Lower("email")).filter(
+        leaving = Client.objects.annotate(lower_email=Lower("email")).filter(
             lower_email__in=complainers, is_subscribed=True
-        ).update(is_subscribed=False, unsubscribed_at=now)
+        )
+        ids = list(leaving.values_list("pk", flat=True))
+        Client.objects.filter(pk__in=ids).update(is_subscribed=False, unsubscribed_at=now)
+        audience.clients_changed(saved_ids=ids)
     if reasons:
         created = Suppression.objects.bulk_create(
             [Suppression(email=email, reason=reason, event=event) for email, (reason, event) in reasons.items()],

@@ -86,21 +86,3 @@ def test_where_sql_carries_an_orm_condition_into_cross_schema_sql(workspace):
 def test_where_sql_refuses_a_queryset_with_joins():
     with pytest.raises(ValueError):
         crossschema.where_sql(Mailing.objects.filter(message__subject="s"))
-
-
-def test_union_query_counts_and_pages_across_workspaces(workspace, other_workspace):
-    for ws in (workspace, other_workspace):
-        with schema_context(ws.schema_name):
-            Client.objects.bulk_create(Client(email=f"{n}@{ws.slug}.example") for n in range(3))
-
-    query = crossschema.UnionQuery(
-        [workspace, other_workspace],
-        lambda ws: f"SELECT {int(ws.pk)} AS workspace_id, email FROM {crossschema.table(ws.schema_name, Client)}",
-        [],
-        "email",
-        lambda ws, row: (ws.slug, row["email"]),
-    )
-
-    assert query.count() == 6
-    assert query[1:3] == [("globex", "0@globex.example"), ("acme", "1@acme.example")]
-    assert query[5:10] == [("globex", "2@globex.example")]

@@ -18,6 +18,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("journey_workspace")]
 @pytest.fixture
 def committed():
     """Users and a mailing in the journeys workspace, committed for the live server; removed afterwards."""
+    from saas.factories import index_mailing_for_console
+    from shared_apps.console.models import MailingIndex
     from tenant_apps.campaigns.models import Mailing, Message
     from tenants.access import ensure_managers_group
     from tenants.models import ScheduleEntry, Workspace
@@ -33,11 +35,13 @@ def committed():
         mailing = Mailing.objects.create(
             name=f"Journey mailing {tag}", message=message, start_at=start, end_at=start + timedelta(days=1)
         )
+        index_mailing_for_console(mailing)  # as the services saving a mailing do
     yield {"manager": manager, "victim": victim, "mailing": mailing, "journeys": journeys}
     with schema_context(journeys.schema_name):
         Mailing.objects.filter(pk=mailing.pk).delete()
         Message.objects.filter(pk=message.pk).delete()
     ScheduleEntry.objects.filter(workspace=journeys, mailing_id=mailing.pk).delete()
+    MailingIndex.objects.filter(workspace=journeys, mailing_id=mailing.pk).delete()
     get_user_model().objects.filter(pk__in=[manager.pk, victim.pk]).delete()
 
 

@@ -85,6 +85,14 @@ def delivery_log(django_db_blocker, workspace):
     return statuses, successes
 
 
+def counters_match_the_log(django_db_blocker, workspace):
+    """The report counters the workers kept equal a COUNT over what they logged."""
+    from .test_counters import counted_from_the_log, kept_by_the_counters
+
+    with django_db_blocker.unblock(), schema_context(workspace.schema_name):
+        return kept_by_the_counters() == counted_from_the_log()
+
+
 def test_two_consumer_processes_share_one_run_without_duplicates(committed_workspace, smtp_server, django_db_blocker):
     with django_db_blocker.unblock():
         mailing = committed_workspace.make(200)
@@ -105,6 +113,7 @@ def test_two_consumer_processes_share_one_run_without_duplicates(committed_works
     assert sum(sent_totals) == 200
     statuses, successes = delivery_log(django_db_blocker, committed_workspace)
     assert statuses == {"sent": 200} and set(successes.values()) == {1}
+    assert counters_match_the_log(django_db_blocker, committed_workspace)
 
 
 def test_a_consumer_killed_mid_run_loses_nothing_and_duplicates_at_most_one_message(
@@ -136,6 +145,7 @@ def test_a_consumer_killed_mid_run_loses_nothing_and_duplicates_at_most_one_mess
     statuses, successes = delivery_log(django_db_blocker, committed_workspace)
     assert statuses == {"sent": 150}
     assert len(successes) == 150 and set(successes.values()) == {1}, "one successful delivery each"
+    assert counters_match_the_log(django_db_blocker, committed_workspace)
 
 
 def test_start_sched_exits_non_zero_for_an_unknown_workspace_or_mailing(workspace, smtp_server):

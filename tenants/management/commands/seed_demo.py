@@ -14,7 +14,7 @@ from django_tenants.utils import schema_context
 from saas.links import absolute_url
 from shared_apps.accounts.services import mark_email_verified
 from shared_apps.blog.demo import add_demo_posts
-from shared_apps.landing import counters
+from tenant_apps.audience import services as audience
 from tenant_apps.audience.models import Client
 from tenant_apps.campaigns.models import Mailing, Message
 from tenant_apps.delivery import services as delivery_services
@@ -111,7 +111,7 @@ def add_demo_content():
             )
         )
     Client.objects.bulk_create(new_clients)
-    counters.recipients_added(client.email for client in new_clients)  # the home page's figure
+    audience.clients_changed(saved=new_clients, added_emails=[client.email for client in new_clients])
     message = Message.objects.filter(subject=DEMO_SUBJECT).first()
     return message or Message.objects.create(subject=DEMO_SUBJECT, body_text=DEMO_BODY)
 
