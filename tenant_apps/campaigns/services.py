@@ -91,6 +91,7 @@ def sample_values(user, host):
         "email": user.email,
         # Not a real token: a test recipient is not a client and cannot unsubscribe.
         "unsubscribe_url": site_url(host, "/u/sample/"),
+        "preferences_url": site_url(host, "/p/sample/"),
     }
 
 

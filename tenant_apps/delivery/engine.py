@@ -359,9 +359,13 @@ class RunContext:
         self.msgid_domain = settings.BASE_DOMAIN
 
     def message_for(self, claimed):
-        url = self.links.url(claimed.client_id)
+        url, preferences_url = self.links.urls(claimed.client_id)
         subject, text, html = self.template.render(
-            name=claimed.name, email=claimed.email, unsubscribe_url=url, fields=claimed.fields
+            name=claimed.name,
+            email=claimed.email,
+            unsubscribe_url=url,
+            preferences_url=preferences_url,
+            fields=claimed.fields,
         )
         text, html = self.tracking.personalise(claimed.id, text, html)
         message = build_message(

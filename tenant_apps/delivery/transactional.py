@@ -65,7 +65,7 @@ def send_transactional(
 ) -> Delivery:
     """Store one transactional delivery and queue its sending; returns it at once.
 
-    Placeholders ({{ name }}, {{ email }}, {{ unsubscribe_url }},
+    Placeholders ({{ name }}, {{ email }}, {{ unsubscribe_url }}, {{ preferences_url }},
     {{ fields.<key> }}, and the keys of `values`) are filled in now. The same
     non-empty `idempotency_key` for the same kind gives back the first
     delivery, even when two requests arrive at once (the second waits for
@@ -104,12 +104,12 @@ def send_transactional(
 
 
 def fill_values(email, client, values, *, unsubscribe):
-    filled = {"email": email, "name": "", "unsubscribe_url": ""}
+    filled = {"email": email, "name": "", "unsubscribe_url": "", "preferences_url": ""}
     if client is not None:
         filled |= {"name": client.full_name or ""} | field_values(client.fields)
         if unsubscribe:
             links = UnsubscribeLinks(current_workspace().host, connection.schema_name)
-            filled["unsubscribe_url"] = links.url(client.pk)
+            filled["unsubscribe_url"], filled["preferences_url"] = links.urls(client.pk)
     return filled | {key: str(value) for key, value in (values or {}).items()}
 
 

@@ -131,16 +131,16 @@ def unsubscribe(request, token):
         return render(request, "tenant/unsubscribe/invalid.html", {"reason": reason}, status=status)
     if request.method == "POST":
         if request.POST.get("action") == "resubscribe":
-            return resubscribe(request, client)
+            return resubscribe(request, client, token)
         unsubscribe_client(client)
-        return render(request, "tenant/unsubscribe/page.html", {"client": client, "just_changed": True})
+        return render(request, "tenant/unsubscribe/page.html", {"client": client, "token": token, "just_changed": True})
     if request.method not in ("GET", "HEAD"):
         return HttpResponseNotAllowed(["GET", "POST"])
-    return render(request, "tenant/unsubscribe/page.html", {"client": client})
+    return render(request, "tenant/unsubscribe/page.html", {"client": client, "token": token})
 
 
 @csrf_protect
-def resubscribe(request, client):
+def resubscribe(request, client, token):
     """Called by unsubscribe() for its POST action=resubscribe (same audience)."""
     resubscribe_client(client)
-    return render(request, "tenant/unsubscribe/page.html", {"client": client, "just_changed": True})
+    return render(request, "tenant/unsubscribe/page.html", {"client": client, "token": token, "just_changed": True})
