@@ -23,6 +23,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import connection, transaction
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -149,26 +150,47 @@ RETURNING id
 """
 
 
-def client_for_signup(signup: SignUp, *, subscribed: bool) -> Client:
-    """The client with this address; a new one gets the name and fields given (an existing one is not
-    changed by a stranger's post). New clients under double opt-in stay unsubscribed until they confirm."""
-    client = Client.objects.filter(email__iexact=signup.email).first()
-    if client is not None:
-        return client
-    from tenant_apps.senders.quotas import client_room, workspace_here
+def client_by_email(email: str) -> Client | None:
+    # lower(email) = …: the unique index on lower(email) serves it (iexact's UPPER() would scan).
+    return Client.objects.annotate(lower_email=Lower("email")).filter(lower_email=email.lower()).first()
 
-    if client_room(workspace_here()) == 0:
-        raise Refused(_("This list cannot take new subscribers at the moment."))
+
+def client_for_signup(signup: SignUp, *, subscribed: bool) -> tuple[Client, bool]:
+    """(the client with this address, whether it is new). A new one gets the name and fields given (an
+    existing one is not changed by a stranger's post); under double opt-in it stays unsubscribed until
+    confirmed. Two posts of one new address at once make one row (ON CONFLICT)."""
+    from tenant_apps.senders.quotas import client_limit, client_room, workspace_here
+
+    workspace = workspace_here()
+    if client_limit(workspace):  # the clients are counted only when there is a limit
+        existing = client_by_email(signup.email)
+        if existing is not None:
+            return existing, False
+        if client_room(workspace) == 0:
+            raise Refused(_("This list cannot take new subscribers at the moment."))
+    now = timezone.now()
     params = {
         "email": signup.email,
         "name": signup.full_name,
         "subscribed": subscribed,
-        "now": timezone.now(),
+        "now": now,
         "fields": json.dumps(signup.values),
     }
-    with connection.cursor() as cursor:  # two posts of one new address at once: one row
+    with connection.cursor() as cursor:
         cursor.execute(INSERT_CLIENT_SQL, params)
-    return Client.objects.get(email__iexact=signup.email)
+        row = cursor.fetchone()
+    if row is None:
+        return client_by_email(signup.email), False
+    client = Client(
+        pk=row[0],
+        email=signup.email,
+        full_name=signup.full_name,
+        is_subscribed=subscribed,
+        fields=signup.values,
+        created=now,
+        updated=now,
+    )
+    return client, True
 
 
 def submit(form: SubscriptionForm, signup: SignUp, visitor: Visitor) -> str:
@@ -179,8 +201,12 @@ def submit(form: SubscriptionForm, signup: SignUp, visitor: Visitor) -> str:
     mailing_list = form.mailing_list
     now = timezone.now()
     with transaction.atomic():
-        client = client_for_signup(signup, subscribed=not mailing_list.double_opt_in)
-        membership = Membership.objects.select_for_update().filter(mailing_list=mailing_list, client=client).first()
+        client, new = client_for_signup(signup, subscribed=not mailing_list.double_opt_in)
+        membership = (
+            None
+            if new
+            else Membership.objects.select_for_update().filter(mailing_list=mailing_list, client=client).first()
+        )
         if membership is not None and membership.status == Status.SUBSCRIBED and client.is_subscribed:
             return "confirm" if mailing_list.double_opt_in else "subscribed"
         evidence = {
@@ -208,7 +234,7 @@ def submit(form: SubscriptionForm, signup: SignUp, visitor: Visitor) -> str:
         pending = ConsentRecord.objects.filter(
             client=client, mailing_list=mailing_list, confirmed_at__isnull=True, requested_at__gt=now - CONFIRM_MAX_AGE
         )
-        if not pending.exists():
+        if new or not pending.exists():
             ConsentRecord.objects.create(client=client, mailing_list=mailing_list, requested_at=now, **evidence)
         if first_confirmation_this_hour(client.email):
             send_confirmation(client, form, visitor.language)
