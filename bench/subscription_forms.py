@@ -115,18 +115,45 @@ def start_gunicorn(port):
 
 def wrk(port, path, host, seconds, connections, mode):
     out = subprocess.run(
-        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "-H", f"Host: {host}", "-s", str(SCRIPT)]
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "-H", f"Host: {host}"]
+        + ["-s", str(SCRIPT)]
         + [f"http://127.0.0.1:{port}{path}", "--", mode, f"b{uuid.uuid4().hex[:8]}"],
         capture_output=True,
         text=True,
         check=True,
     ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
     latency = re.search(r"Latency\s+(\S+)\s+(\S+)\s+(\S+)", out)
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if errors:
         raise SystemExit(f"{mode}: {errors.group(1)} error responses\n{out}")
-    return rps, latency.group(1) if latency else "?"
+    return rps, latency.group(1) if latency else "?", requests
+
+
+def process_cpu(pid, with_reaped=False):
+    """User + system CPU seconds of a process (from /proc), with its reaped children's when asked."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return 0.0
+    ticks = int(fields[11]) + int(fields[12]) + (int(fields[13]) + int(fields[14]) if with_reaped else 0)
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def server_cpu(master):
+    """CPU seconds so far of gunicorn (master, workers, reaped workers) and of the database's other backends
+    (the workers' persistent connections): the work of a post, wherever it is done."""
+    from django.db import connection
+
+    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        backends = [row[0] for row in cursor.fetchall()]
+    web = process_cpu(master, with_reaped=True) + sum(process_cpu(int(pid)) for pid in children)
+    return web, sum(process_cpu(pid) for pid in backends)
 
 
 def main():
@@ -145,22 +172,37 @@ def main():
     server = start_gunicorn(port)
     modes = {"new": "a new address each", "same": "one address again", "bot": "honeypot filled"}
     best = dict.fromkeys(modes, 0.0)
+    cpu = {mode: [] for mode in modes}
     try:
-        wrk(port, path, workspace.host, 2, args.connections, "new")  # warm every worker up
+        # Every worker loads Django on its first request: warm them all up (slow on a busy machine).
+        for mode in modes:
+            wrk(port, path, workspace.host, 5, args.connections, mode)
         for round_ in range(args.repeat):
             for mode, label in modes.items():
-                rps, latency = wrk(port, path, workspace.host, args.seconds, args.connections, mode)
+                before = server_cpu(server.pid)
+                rps, latency, requests = wrk(port, path, workspace.host, args.seconds, args.connections, mode)
+                web, database = (
+                    (after - then) / requests * 1e6 for then, after in zip(before, server_cpu(server.pid), strict=True)
+                )
                 best[mode] = max(best[mode], rps)
-                print(f"round {round_ + 1}: {label:20} {rps:8,.0f} posts/s (mean latency {latency})", flush=True)
+                cpu[mode].append(web + database)
+                print(
+                    f"round {round_ + 1}: {label:20} {rps:8,.0f} posts/s (mean latency {latency}); CPU per post: "
+                    f"gunicorn {web:,.0f} µs + PostgreSQL {database:,.0f} µs",
+                    flush=True,
+                )
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(30)
         from huey.contrib.djhuey import HUEY
 
         HUEY.flush()
-    print("\nbest of each:")
+    cores = os.cpu_count()
+    print(f"\nbest of each (and what {cores} idle cores would do at the least CPU per post measured):")
     for mode, label in modes.items():
-        print(f"  {label:20} {best[mode]:8,.0f} posts/s")
+        least = min(cpu[mode])
+        capacity = cores * 1e6 / least
+        print(f"  {label:20} {best[mode]:8,.0f} posts/s; {least:,.0f} µs CPU per post = {capacity:,.0f} posts/s")
     print(f"load average after: {os.getloadavg()[0]:.1f}")
     if best["new"] < 200:
         raise SystemExit(f"new sign-ups: {best['new']:.0f} posts/s, below the 200/s goal")

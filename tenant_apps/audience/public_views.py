@@ -1,12 +1,13 @@
 """The subscriber's pages on the workspace host: anyone, no sign-in (OPEN_WORKSPACE_PATHS).
 
-/f/<slug>/          the hosted sign-up form, and where it and pasted snippets post
+/f/<slug>/          the hosted sign-up form, where it and pasted snippets post, and (?done=…) the thank-you
 /f/confirm/<token>/ the double opt-in link (a button, so mail scanners that open links confirm nothing)
 /p/<token>/         the preference centre (the token of the message's unsubscribe link)
 """
 
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.utils.translation import get_language
 from django.views.decorators.csrf import csrf_exempt
 
@@ -34,11 +35,15 @@ def page(request, form, *, signup=None, error="", status=200):
     return noindex(render(request, "tenant/forms/page.html", context, status=status))
 
 
-def done(request, form, outcome):
+OUTCOMES = ("confirm", "subscribed")
+
+
+def done(form, outcome):
+    """After a post: the owner's thank-you page, or ours (Post/Redirect/Get: a reload posts nothing again)."""
     target = subscriptions.thank_you_redirect(form)
     if target:
-        return HttpResponseRedirect(target)
-    return noindex(render(request, "tenant/forms/done.html", {"subscription_form": form, "outcome": outcome}))
+        return HttpResponseRedirect(target, status=303)
+    return HttpResponseRedirect(f"{reverse('subscribe', args=[form.slug])}?done={outcome}", status=303)
 
 
 # Posted from other sites (the pasted snippet): no CSRF token can be there. A post only ever
@@ -50,11 +55,14 @@ def subscribe(request, slug):
         SubscriptionForm.objects.select_related("mailing_list"), slug=slug, mailing_list__is_public=True
     )
     if request.method in ("GET", "HEAD"):
+        if request.GET.get("done") in OUTCOMES:
+            context = {"subscription_form": form, "outcome": request.GET["done"]}
+            return noindex(render(request, "tenant/forms/done.html", context))
         return page(request, form)
     if request.method != "POST":
         return HttpResponseNotAllowed(["GET", "POST"])
     if request.POST.get(subscriptions.HONEYPOT):  # a bot: it is told all went well, and nothing is made
-        return done(request, form, "confirm" if form.mailing_list.double_opt_in else "subscribed")
+        return done(form, "confirm" if form.mailing_list.double_opt_in else "subscribed")
     _address, network = network_of(client_ip(request))
     if not subscriptions.within_post_limits(form, network):
         return page(request, form, error="limited", status=429)
@@ -66,11 +74,7 @@ def subscribe(request, slug):
         user_agent_family=agent_family(request.META.get("HTTP_USER_AGENT", "")[:512]),
         language=get_language() or "",
     )
-    try:
-        outcome = subscriptions.submit(form, signup, visitor)
-    except subscriptions.Refused as refusal:
-        return page(request, form, signup=signup, error=str(refusal), status=503)
-    return done(request, form, outcome)
+    return done(form, subscriptions.accept(form, signup, visitor))
 
 
 def confirm(request, token):

@@ -1,7 +1,7 @@
 """Sign-ups through a public form, double opt-in, consent evidence, and the subscriber's preference centre.
 
-    form post  -> submit(): honeypot, Redis limits, validation
-               -> client (new ones unsubscribed until confirmed) + "unconfirmed" membership
+    form post  -> honeypot, Redis limits, validation (the view), accept(): queued
+    task       -> submit(): client (new ones unsubscribed until confirmed) + "unconfirmed" membership
                -> ConsentRecord (time, network, browser family, the exact consent text)
                -> at most one confirmation email per address per hour (delivery.transactional)
     link       -> confirm(): records confirmed, memberships "subscribed", welcome message
@@ -12,7 +12,7 @@ workspace's schema (the public views on its host).
 
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -191,6 +191,19 @@ def client_for_signup(signup: SignUp, *, subscribed: bool) -> tuple[Client, bool
         updated=now,
     )
     return client, True
+
+
+def accept(form: SubscriptionForm, signup: SignUp, visitor: Visitor) -> str:
+    """Queue a checked sign-up (tasks.record_signup runs submit) and return what the visitor is told.
+
+    The post only checks and queues: a flood of posts costs the web
+    workers little, and the database writes go at the workers' pace. The
+    answer is the same whether the address was known or not.
+    """
+    from .tasks import record_signup
+
+    record_signup(connection.schema_name, form.pk, asdict(signup), asdict(visitor))
+    return "confirm" if form.mailing_list.double_opt_in else "subscribed"
 
 
 def submit(form: SubscriptionForm, signup: SignUp, visitor: Visitor) -> str:
