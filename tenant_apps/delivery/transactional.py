@@ -155,10 +155,6 @@ def is_stream_run(run) -> bool:
     return TransactionalStream.objects.filter(run_id=run.pk).exists()
 
 
-def is_system_mailing(mailing_id: int) -> bool:
-    return TransactionalStream.objects.filter(mailing_id=mailing_id).exists()
-
-
 def queued_key(schema_name, run_id):
     return f"delivery:transactional:queued:{schema_name}:{run_id}"
 
