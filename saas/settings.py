@@ -398,3 +398,11 @@ REPUTATION_MAX_HARD_BOUNCE_RATE = env.float("REPUTATION_MAX_HARD_BOUNCE_RATE", d
 REPUTATION_MAX_COMPLAINT_RATE = env.float("REPUTATION_MAX_COMPLAINT_RATE", default=0.1)
 # A run's rates are counted at most this often while its bounces pour in (and once more after the last).
 REPUTATION_CHECK_SECONDS = env.float("REPUTATION_CHECK_SECONDS", default=5.0)
+
+# --- subscription forms (tenant_apps/audience/subscriptions.py) ----------------------------
+# Posts to one form, and from one network (/24, /48), counted in Redis per window (seconds).
+SUBSCRIPTION_FORM_LIMITS = {
+    "window": env.int("SUBSCRIPTION_FORM_WINDOW", default=60),
+    "per_ip": env.int("SUBSCRIPTION_FORM_POSTS_PER_IP", default=10),
+    "per_form": env.int("SUBSCRIPTION_FORM_POSTS_PER_FORM", default=600),
+}

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.urls import include, path
 
 from shared_apps.accounts.views import set_language
+from tenant_apps.audience import public_views
 from tenant_apps.delivery.views import unsubscribe
 from tenants.views import redeem
 
@@ -16,6 +17,9 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("handoff/", redeem, name="handoff"),
     path("u/<str:token>/", unsubscribe, name="unsubscribe"),
+    path("p/<str:token>/", public_views.preferences, name="preferences"),
+    path("f/confirm/<str:token>/", public_views.confirm, name="confirm_subscription"),
+    path("f/<str:slug>/", public_views.subscribe, name="subscribe"),
     path("workspace/", include("tenants.urls_workspace")),
 ]
 

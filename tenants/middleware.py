@@ -13,7 +13,7 @@ from .access import workspace_role
 from .hostcache import workspace_for_host
 
 # Paths on a workspace host that need no membership.
-OPEN_WORKSPACE_PATHS = ("/static/", "/media/", "/i18n/", "/handoff/", "/u/", "/favicon.ico")
+OPEN_WORKSPACE_PATHS = ("/static/", "/media/", "/i18n/", "/handoff/", "/u/", "/p/", "/f/", "/favicon.ico")
 
 
 class WorkspaceMainMiddleware(TenantMainMiddleware):

@@ -33,7 +33,7 @@ LONG_RESPONSE = "5.1.1 <" + LONG_EMAIL + ">: Recipient address rejected: " + "x"
 @pytest.fixture(scope="module")
 def filled(journey_workspace):
     """An owner who is also a manager, and a workspace with a bit of everything (committed, removed after)."""
-    from tenant_apps.audience.models import Client, ImportJob
+    from tenant_apps.audience.models import Client, ConsentRecord, ImportJob, MailingList, SubscriptionForm
     from tenant_apps.campaigns.models import Mailing, Message
     from tenant_apps.delivery.models import Attempt, Delivery, Run
     from tenants.models import ScheduleEntry
@@ -83,6 +83,26 @@ def filled(journey_workspace):
                 response=LONG_RESPONSE if failed else "2.0.0 Ok: queued as " + "Q" * 40,
                 permanent=failed,
             )
+        mailing_list = MailingList.objects.create(name=f"Widths {tag} " + "long list name " * 4, is_public=True)
+        subscription_form = SubscriptionForm.objects.create(
+            mailing_list=mailing_list,
+            title="Subscribe to our rather long-named newsletter " * 2,
+            text="x" * 300,
+            consent_text="I agree to receive it; " * 10,
+            shown_fields=["full_name"],
+            thank_you_url=f"https://{'sub.' * 10}example.com/thanks",
+            allowed_hosts=f"{'sub.' * 10}example.com",
+        )
+        ConsentRecord.objects.create(
+            client=clients[0],
+            mailing_list=mailing_list,
+            form=subscription_form,
+            requested_at=now,
+            confirmed_at=now,
+            network="2001:db8:1234::/48",
+            user_agent_family="Firefox",
+            consent_text="I agree to receive it; " * 10,
+        )
         running = make_mailing(
             f"Running {tag}", message=message, start_at=now + timedelta(days=1), end_at=now + timedelta(days=9)
         )
@@ -97,11 +117,14 @@ def filled(journey_workspace):
         "message": message,
         "mailing": mailing,
         "running": running,
+        "list": mailing_list,
+        "form": subscription_form,
     }
     with schema_context(journey_workspace.schema_name):
         Mailing.objects.filter(pk__in=[mailing.pk, running.pk]).delete()
         Message.objects.filter(pk=message.pk).delete()
         Client.objects.filter(email__contains=tag).delete()
+        MailingList.objects.filter(pk=mailing_list.pk).delete()
         ImportJob.objects.filter(pk=job.pk).delete()
     ScheduleEntry.objects.filter(workspace=journey_workspace, mailing_id__in=[mailing.pk, running.pk]).delete()
     get_user_model().objects.filter(pk__in=[person.pk, victim.pk]).delete()
@@ -141,6 +164,9 @@ def pages(filled, journey_workspace):
         ("mailing form", f"/mailings/{mailing.pk}/edit/"),
         ("reports", "/delivery/"),
         ("mailing report", f"/delivery/mailings/{mailing.pk}/"),
+        ("list", f"/clients/lists/{filled['list'].pk}/"),
+        ("subscription form", f"/clients/forms/{filled['form'].pk}/"),
+        ("subscription form edit", f"/clients/forms/{filled['form'].pk}/edit/"),
         ("members", "/workspace/members/"),
         ("workspace settings", "/workspace/settings/"),
     ]
@@ -167,10 +193,15 @@ def widest_element(page):
 
 def anonymous_pages(filled, journey_workspace):
     """(name, host, path) of the pages a visitor who is not signed in opens."""
-    from tenant_apps.delivery.unsubscribe import unsubscribe_url
+    from django_tenants.utils import schema_context
+
+    from tenant_apps.audience.subscriptions import make_confirm_token
+    from tenant_apps.delivery.unsubscribe import make_token, unsubscribe_url
 
     host = f"{journey_workspace.slug}.localhost"
     link = unsubscribe_url(host, journey_workspace.schema_name, filled["client"].pk)
+    with schema_context(journey_workspace.schema_name):
+        confirm_token = make_confirm_token(filled["client"])
     return [
         ("home", None, "/"),
         ("blog post", None, filled["post"].get_absolute_url()),
@@ -178,6 +209,10 @@ def anonymous_pages(filled, journey_workspace):
         ("sign up", None, "/accounts/signup/"),
         ("password reset", None, "/accounts/password/reset/"),
         ("unsubscribe", host, urlsplit(link).path),
+        ("sign-up form", host, f"/f/{filled['form'].slug}/"),
+        ("sign-up done", host, f"/f/{filled['form'].slug}/?done=confirm"),
+        ("preferences", host, f"/p/{make_token(journey_workspace.schema_name, filled['client'].pk)}/"),
+        ("confirm", host, f"/f/confirm/{confirm_token}/"),
     ]
 
 

@@ -3,7 +3,7 @@ from django.utils.translation import gettext_lazy as _
 
 from . import fields as custom_fields
 from . import lists, services
-from .models import Client, CustomField, MailingList
+from .models import Client, CustomField, MailingList, SubscriptionForm
 
 
 def list_choices():
@@ -205,3 +205,59 @@ class CustomFieldForm(forms.ModelForm):
                     self.add_error("choices_text", _("Some clients have a choice you removed; change them first."))
         self.instance.choices = choices if field_type == CustomField.Type.CHOICE else []
         return cleaned
+
+
+HOST_RE = r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$"
+
+
+class SubscriptionFormForm(forms.ModelForm):
+    """A list's sign-up form, as its owner sets it up."""
+
+    shown_fields = forms.MultipleChoiceField(
+        label=_("Fields shown"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("The email address is always asked for."),
+    )
+
+    class Meta:
+        model = SubscriptionForm
+        fields = ["title", "text", "consent_text", "shown_fields", "thank_you_url", "allowed_hosts", "welcome_message"]
+        widgets = {
+            "text": forms.Textarea(attrs={"rows": 3}),
+            "consent_text": forms.Textarea(attrs={"rows": 2}),
+            "allowed_hosts": forms.Textarea(attrs={"rows": 2}),
+        }
+        help_texts = {
+            "consent_text": _("Shown above the button; every sign-up keeps this exact text as its consent record."),
+            "thank_you_url": _("Where visitors go after signing up; empty: our own thank-you page."),
+            "allowed_hosts": _("One site per line (example.com). The thank-you page must be on one of them."),
+            "welcome_message": _("Sent once the subscription is confirmed; none: no welcome."),
+        }
+
+    def __init__(self, *args, **kwargs):
+        from tenant_apps.campaigns.models import Message
+
+        super().__init__(*args, **kwargs)
+        choices = [("full_name", _("Name"))] + [(d.key, d.label) for d in custom_fields.definitions()]
+        self.fields["shown_fields"].choices = choices
+        self.fields["welcome_message"].queryset = Message.objects.user_made()
+        self.fields["welcome_message"].required = False
+
+    def clean_allowed_hosts(self):
+        import re
+
+        hosts = [line.strip().lower() for line in self.cleaned_data["allowed_hosts"].splitlines() if line.strip()]
+        wrong = [host for host in hosts if len(host) > 253 or not re.match(HOST_RE, host)]
+        if wrong:
+            raise forms.ValidationError(_("Not a site name: %(hosts)s"), params={"hosts": ", ".join(wrong)})
+        return "\n".join(hosts)
+
+    def clean(self):
+        from urllib.parse import urlsplit
+
+        data = super().clean()
+        url, hosts = data.get("thank_you_url"), data.get("allowed_hosts", "")
+        if url and (urlsplit(url).hostname or "").lower() not in hosts.splitlines():
+            self.add_error("thank_you_url", _("Add this page's site to the allowed sites first."))
+        return data

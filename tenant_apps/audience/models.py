@@ -1,3 +1,5 @@
+import secrets
+
 from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.db.models.functions import Lower
@@ -164,6 +166,8 @@ class Membership(models.Model):
         MIGRATION = "migration", _("moved from before lists")
         MANUAL = "manual", _("by a member of the workspace")
         IMPORT = "import", _("CSV import")
+        FORM = "form", _("subscription form")
+        PREFERENCES = "preferences", _("the subscriber's preference centre")
 
     mailing_list = models.ForeignKey(
         MailingList, verbose_name=_("list"), on_delete=models.CASCADE, related_name="memberships"
@@ -217,3 +221,82 @@ class CustomField(models.Model):
 
     def __str__(self):
         return self.label
+
+
+def new_form_slug() -> str:
+    return secrets.token_urlsafe(9)  # 12 characters: not guessable, short enough for a URL
+
+
+class SubscriptionForm(models.Model):
+    """A public sign-up form of a public list: the hosted page /f/<slug>/ and the snippet that posts to it."""
+
+    mailing_list = models.ForeignKey(
+        MailingList, verbose_name=_("list"), on_delete=models.CASCADE, related_name="forms"
+    )
+    slug = models.CharField(_("address"), max_length=20, unique=True, default=new_form_slug, editable=False)
+    title = models.CharField(_("heading"), max_length=200)
+    text = models.TextField(_("text above the form"), blank=True)
+    # Shown next to the button and stored word for word in every ConsentRecord.
+    consent_text = models.TextField(_("consent text"))
+    # Which of "full_name" and the custom field keys the form asks for (the email always).
+    shown_fields = models.JSONField(_("fields shown"), default=list, blank=True)
+    thank_you_url = models.URLField(_("thank-you page"), max_length=500, blank=True)
+    # Hosts a posting page may be on for the visitor to be sent back to thank_you_url; one per line.
+    allowed_hosts = models.TextField(_("allowed sites"), blank=True)
+    welcome_message = models.ForeignKey(
+        "campaigns.Message",
+        verbose_name=_("welcome message"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("subscription form")
+        verbose_name_plural = _("subscription forms")
+        ordering = ["created"]
+
+    def __str__(self):
+        return self.title
+
+    @property
+    def allowed_host_list(self) -> list[str]:
+        return [line.strip().lower() for line in self.allowed_hosts.splitlines() if line.strip()]
+
+
+class ConsentRecord(models.Model):
+    """Evidence of one sign-up: when, from where (network only), which browser family, and the text agreed to.
+
+    Made when the form is posted; `confirmed_at` is set when the signed link
+    in the confirmation email is followed (at once for a list without double
+    opt-in). Only a confirmed record makes the membership "subscribed".
+    """
+
+    client = models.ForeignKey(
+        Client, verbose_name=_("client"), on_delete=models.CASCADE, related_name="consent_records"
+    )
+    mailing_list = models.ForeignKey(
+        MailingList, verbose_name=_("list"), on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    form = models.ForeignKey(
+        SubscriptionForm, verbose_name=_("form"), on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    requested_at = models.DateTimeField(_("signed up"))
+    confirmed_at = models.DateTimeField(_("confirmed"), null=True, blank=True)
+    # IPv4 cut to its /24, IPv6 to its /48: enough to show where from, not who.
+    network = models.CharField(_("network"), max_length=64, blank=True)
+    user_agent_family = models.CharField(_("browser"), max_length=50, blank=True)
+    consent_text = models.TextField(_("consent text shown"))
+    # The language the visitor saw the form in (their confirmation email is in it).
+    language = models.CharField(_("language"), max_length=10, blank=True)
+
+    class Meta:
+        verbose_name = _("consent record")
+        verbose_name_plural = _("consent records")
+        ordering = ["-requested_at", "-id"]
+        indexes = [models.Index(fields=["client", "confirmed_at"], name="consent_client_confirmed")]
+
+    def __str__(self):
+        return f"{self.client} — {self.mailing_list}"

@@ -17,11 +17,12 @@ from django.views.decorators.http import require_POST
 
 from tenant_apps.engagement import reports as engagement_reports
 from tenants.access import require_role
+from tenants.services import site_url
 
 from . import fields as custom_fields
-from . import lists, services, tasks
-from .forms import ClientFilterForm, ClientForm, CustomFieldForm, ImportForm, MailingListForm
-from .models import Client, CustomField, ImportJob, MailingList
+from . import lists, services, subscriptions, tasks
+from .forms import ClientFilterForm, ClientForm, CustomFieldForm, ImportForm, MailingListForm, SubscriptionFormForm
+from .models import Client, CustomField, ImportJob, MailingList, SubscriptionForm
 
 PAGE_SIZE = 50
 
@@ -56,6 +57,7 @@ def client_detail(request, pk):
         "can_edit": role.can_edit,
         "tracking_hits": engagement_reports.client_hits(client.pk),
         "memberships": lists.client_memberships(client),
+        "consent_records": client.consent_records.select_related("mailing_list", "form"),
         "field_values": [
             (definition.label, custom_fields.display((client.fields or {}).get(definition.key)))
             for definition in custom_fields.definitions()
@@ -182,7 +184,8 @@ def list_detail(request, pk):
     """One list, its counts and its settings. Every role may see it."""
     role = require_role(request)
     mailing_list = get_object_or_404(lists.lists_with_counts(), pk=pk)
-    return render(request, "tenant/lists/detail.html", {"mailing_list": mailing_list, "can_edit": role.can_edit})
+    context = {"mailing_list": mailing_list, "can_edit": role.can_edit, "forms": mailing_list.forms.all()}
+    return render(request, "tenant/lists/detail.html", context)
 
 
 def list_create(request):
@@ -219,6 +222,63 @@ def list_delete(request, pk):
         messages.success(request, _("List %(name)s deleted.") % {"name": mailing_list.name})
         return redirect("audience:lists")
     return render(request, "tenant/lists/delete.html", {"mailing_list": mailing_list})
+
+
+# --- subscription forms of a list ------------------------------------------------------------
+# Every role may see a form and its snippet; owners and editors make and change them.
+
+
+def form_create(request, pk):
+    """Add a sign-up form to a public list. Owners and editors only."""
+    require_role(request, edit=True)
+    mailing_list = get_object_or_404(MailingList, pk=pk)
+    if not mailing_list.is_public:
+        messages.error(request, _("Only a public list can have a subscription form: make the list public first."))
+        return redirect("audience:list_detail", pk=mailing_list.pk)
+    return _subscription_form(request, SubscriptionForm(mailing_list=mailing_list), _("Form %(name)s added."))
+
+
+def form_edit(request, pk):
+    """Change a sign-up form. Owners and editors only."""
+    require_role(request, edit=True)
+    form = get_object_or_404(SubscriptionForm.objects.select_related("mailing_list"), pk=pk)
+    return _subscription_form(request, form, _("Form %(name)s saved."))
+
+
+def _subscription_form(request, subscription_form, success):
+    form = SubscriptionFormForm(request.POST or None, instance=subscription_form)
+    if request.method == "POST" and form.is_valid():
+        subscription_form = form.save()
+        messages.success(request, success % {"name": subscription_form.title})
+        return redirect("audience:form_detail", pk=subscription_form.pk)
+    context = {"form": form, "subscription_form": subscription_form, "mailing_list": subscription_form.mailing_list}
+    return render(request, "tenant/forms/form.html", context)
+
+
+def form_detail(request, pk):
+    """A sign-up form: its hosted page's address and the snippet to paste. Every role may see it."""
+    role = require_role(request)
+    subscription_form = get_object_or_404(SubscriptionForm.objects.select_related("mailing_list"), pk=pk)
+    page_url = site_url(request.tenant.host, reverse("subscribe", args=[subscription_form.slug]))
+    context = {
+        "subscription_form": subscription_form,
+        "mailing_list": subscription_form.mailing_list,
+        "page_url": page_url,
+        "snippet": subscriptions.form_snippet(subscription_form, page_url),
+        "can_edit": role.can_edit,
+    }
+    return render(request, "tenant/forms/detail.html", context)
+
+
+def form_delete(request, pk):
+    """Confirm, then delete a sign-up form (its consent records stay). Owners and editors only."""
+    require_role(request, edit=True)
+    subscription_form = get_object_or_404(SubscriptionForm.objects.select_related("mailing_list"), pk=pk)
+    if request.method == "POST":
+        subscription_form.delete()
+        messages.success(request, _("Form %(name)s deleted.") % {"name": subscription_form.title})
+        return redirect("audience:list_detail", pk=subscription_form.mailing_list_id)
+    return render(request, "tenant/forms/delete.html", {"subscription_form": subscription_form})
 
 
 # --- custom fields ----------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """Personalising a message for one recipient.
 
-Placeholders: {{ name }}, {{ email }}, {{ unsubscribe_url }} and
+Placeholders: {{ name }}, {{ email }}, {{ unsubscribe_url }}, {{ preferences_url }} and
 {{ fields.<key> }} for the workspace's custom fields (spaces inside the braces
 optional). Anything else in double braces is an error, reported when the
 message is saved, never sent. A client without a value for a field gets it
@@ -12,7 +12,7 @@ import re
 from html import escape
 
 PLACEHOLDER_RE = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
-PLACEHOLDERS = ("name", "email", "unsubscribe_url")
+PLACEHOLDERS = ("name", "email", "unsubscribe_url", "preferences_url")
 FIELD_PREFIX = "fields."
 
 
@@ -43,9 +43,15 @@ def fill(text, values, *, html=False):
     return PLACEHOLDER_RE.sub(replace, text or "")
 
 
-def render_for_client(subject, body_text, body_html, *, name, email, unsubscribe_url, fields=None):
+def render_for_client(subject, body_text, body_html, *, name, email, unsubscribe_url, preferences_url="", fields=None):
     """(subject, text, html) with the recipient's values filled in; html is "" when absent."""
-    values = {"name": name or "", "email": email, "unsubscribe_url": unsubscribe_url} | field_values(fields)
+    values = {
+        "name": name or "",
+        "email": email,
+        "unsubscribe_url": unsubscribe_url,
+        "preferences_url": preferences_url,
+    }
+    values |= field_values(fields)
     return (
         fill(subject, values).replace("\n", " "),
         fill(body_text, values),
@@ -85,8 +91,13 @@ class CompiledMessage:
         self.text = CompiledText(body_text)
         self.html = CompiledText(body_html, html=True) if body_html else None
 
-    def render(self, *, name, email, unsubscribe_url, fields=None):
-        values = {"name": name or "", "email": email, "unsubscribe_url": unsubscribe_url}
+    def render(self, *, name, email, unsubscribe_url, preferences_url="", fields=None):
+        values = {
+            "name": name or "",
+            "email": email,
+            "unsubscribe_url": unsubscribe_url,
+            "preferences_url": preferences_url,
+        }
         if fields:
             values |= field_values(fields)
         return (

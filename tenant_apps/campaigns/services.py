@@ -44,7 +44,7 @@ class ActionRefused(Exception):
 
 def dashboard_counts():
     """The workspace's headline numbers."""
-    mailings = Mailing.objects.aggregate(
+    mailings = Mailing.objects.user_made().aggregate(
         total=Count("id"),
         created=Count("id", filter=Q(status=Mailing.Status.CREATED)),
         running=Count("id", filter=Q(status=Mailing.Status.RUNNING)),
@@ -54,7 +54,7 @@ def dashboard_counts():
     sent = delivery_totals(timezone.now() - timedelta(days=REPORT_DAYS))
     return {
         "mailings": mailings["total"],
-        "messages": Message.objects.count(),
+        "messages": Message.objects.user_made().count(),
         "active_mailings": Mailing.objects.active().count(),
         "mailings_by_status": {key: mailings[key] for key in ("created", "running", "completed")},
         "clients": clients["total"],
@@ -71,7 +71,7 @@ def dashboard_counts():
 
 
 def messages_with_usage():
-    return Message.objects.annotate(mailing_count=Count("mailings")).order_by("-created", "-pk")
+    return Message.objects.user_made().annotate(mailing_count=Count("mailings")).order_by("-created", "-pk")
 
 
 def save_message(form):
@@ -100,6 +100,7 @@ def sample_values(user, host):
         "email": user.email,
         # Not a real token: a test recipient is not a client and cannot unsubscribe.
         "unsubscribe_url": site_url(host, "/u/sample/"),
+        "preferences_url": site_url(host, "/p/sample/"),
     }
 
 

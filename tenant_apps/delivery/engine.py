@@ -362,9 +362,13 @@ class RunContext:
         self.msgid_domain = settings.BASE_DOMAIN
 
     def message_for(self, claimed):
-        url = self.links.url(claimed.client_id)
+        url, preferences_url = self.links.urls(claimed.client_id)
         subject, text, html = self.template.render(
-            name=claimed.name, email=claimed.email, unsubscribe_url=url, fields=claimed.fields
+            name=claimed.name,
+            email=claimed.email,
+            unsubscribe_url=url,
+            preferences_url=preferences_url,
+            fields=claimed.fields,
         )
         text, html = self.tracking.personalise(claimed.id, text, html)
         message = build_message(
@@ -377,6 +381,10 @@ class RunContext:
             msgid_domain=self.msgid_domain,
         )
         return self.identity.sign(message)  # DKIM, when the From domain is verified
+
+    def may_send(self, claimed):
+        """Whether the claimed delivery may still go out (the claim read the client's subscription)."""
+        return claimed.subscribed
 
 
 # A run's context is kept per worker thread for this long (the DKIM key is parsed once per run, not per
@@ -395,9 +403,16 @@ def run_context(run, workspace):
     if entry is None or time.monotonic() - entry[1] > CONTEXT_TTL:
         if len(cache) > 50:
             cache.clear()
-        entry = cache[key] = (RunContext(run, workspace), time.monotonic())
+        entry = cache[key] = (context_class(run)(run, workspace), time.monotonic())
     entry[0].run, entry[0].workspace = run, workspace  # the caller's fresh rows (deadline, status, quotas)
     return entry[0]
+
+
+def context_class(run):
+    """RunContext, or TransactionalContext for a transactional stream's run (its messages carry their own content)."""
+    from .transactional import TransactionalContext, is_stream_run  # transactional.py builds on this module
+
+    return TransactionalContext if is_stream_run(run) else RunContext
 
 
 # --- the loop -------------------------------------------------------------------------------
@@ -458,7 +473,7 @@ def send_batch(ctx, batch, *, sender, breaker, journal, me, probe, summary, on_p
             stamp, code, response = recovered[claimed.id]
             at = datetime.fromtimestamp(stamp, tz=UTC)
             results.append(result_for(claimed, Outcome(SENT, code, response), at, deadline))
-        elif not claimed.subscribed:  # unsubscribed, suppressed (or deleted) since the run was created
+        elif not ctx.may_send(claimed):  # unsubscribed, suppressed (or deleted) since the run was created
             results.append(Result(claimed.id, SKIPPED, finished_at=now, response="unsubscribed"))
         else:
             outcome = sender.send(

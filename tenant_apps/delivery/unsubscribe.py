@@ -1,8 +1,9 @@
-"""Signed unsubscribe links (RFC 8058 one-click) for a workspace's client.
+"""Signed unsubscribe links (RFC 8058 one-click) for a workspace's client, and the preference centre's.
 
 The token carries the workspace's schema and the client id, signed with the
 SECRET_KEY; it does not expire (old emails must keep working). The view at
-/u/<token>/ on the workspace host accepts it only in that workspace's schema.
+/u/<token>/ on the workspace host accepts it only in that workspace's schema; the
+preference centre (/p/<token>/, tenant_apps/audience/public_views.py) takes the same token.
 """
 
 import hashlib
@@ -60,6 +61,7 @@ class UnsubscribeLinks:
         # signing.JSONSerializer's compact JSON of [schema_name, client_id], the constant part once
         self._json_head = "[" + json.dumps(schema_name, separators=(",", ":")) + ","
         self._prefix = site_url(host, "/u/")
+        self._preferences_prefix = site_url(host, "/p/")
 
     def token(self, client_id):
         data = f"{self._json_head}{int(client_id)}]".encode("latin-1")
@@ -72,6 +74,11 @@ class UnsubscribeLinks:
 
     def url(self, client_id):
         return f"{self._prefix}{self.token(client_id)}/"
+
+    def urls(self, client_id):
+        """(the one-click unsubscribe URL, the preference centre's URL): one token, both pages."""
+        token = self.token(client_id)
+        return f"{self._prefix}{token}/", f"{self._preferences_prefix}{token}/"
 
 
 def list_unsubscribe_headers(url):

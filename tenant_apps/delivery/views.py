@@ -59,7 +59,7 @@ def reports_index(request):
     Members (owner, editor, viewer) and managers; read-only.
     """
     role = require_role(request)
-    mailings = Paginator(Mailing.objects.order_by("-start_at", "-id"), MAILINGS_PER_PAGE).get_page(
+    mailings = Paginator(Mailing.objects.user_made().order_by("-start_at", "-id"), MAILINGS_PER_PAGE).get_page(
         request.GET.get("page")
     )
     counts = reports.mailing_counts(mailing.pk for mailing in mailings)
@@ -83,7 +83,7 @@ def mailing_report(request, pk):
     Members (owner, editor, viewer) and managers; read-only.
     """
     require_role(request)
-    mailing = get_object_or_404(Mailing, pk=pk)
+    mailing = get_object_or_404(Mailing.objects.user_made(), pk=pk)
     # Paginate plain runs (a cheap COUNT), then count deliveries for this page's runs only.
     runs = Paginator(mailing.runs.order_by("-scheduled_for", "-id"), RUNS_PER_PAGE).get_page(
         request.GET.get("runs_page")
@@ -131,16 +131,16 @@ def unsubscribe(request, token):
         return render(request, "tenant/unsubscribe/invalid.html", {"reason": reason}, status=status)
     if request.method == "POST":
         if request.POST.get("action") == "resubscribe":
-            return resubscribe(request, client)
+            return resubscribe(request, client, token)
         unsubscribe_client(client)
-        return render(request, "tenant/unsubscribe/page.html", {"client": client, "just_changed": True})
+        return render(request, "tenant/unsubscribe/page.html", {"client": client, "token": token, "just_changed": True})
     if request.method not in ("GET", "HEAD"):
         return HttpResponseNotAllowed(["GET", "POST"])
-    return render(request, "tenant/unsubscribe/page.html", {"client": client})
+    return render(request, "tenant/unsubscribe/page.html", {"client": client, "token": token})
 
 
 @csrf_protect
-def resubscribe(request, client):
+def resubscribe(request, client, token):
     """Called by unsubscribe() for its POST action=resubscribe (same audience)."""
     resubscribe_client(client)
-    return render(request, "tenant/unsubscribe/page.html", {"client": client, "just_changed": True})
+    return render(request, "tenant/unsubscribe/page.html", {"client": client, "token": token, "just_changed": True})

@@ -40,6 +40,11 @@ RULES = {
     ("audience:list_edit", "get"): "change",
     ("audience:list_delete", "get"): "change",
     ("audience:list_delete", "post"): "change",
+    ("audience:form_create", "get"): "change",
+    ("audience:form_detail", "get"): "read",
+    ("audience:form_edit", "get"): "change",
+    ("audience:form_delete", "get"): "change",
+    ("audience:form_delete", "post"): "change",
     ("audience:fields", "get"): "read",
     ("audience:field_create", "get"): "owner",
     ("audience:field_edit", "get"): "owner",
@@ -79,7 +84,7 @@ def test_every_url_of_these_apps_is_classified():
 def objects(workspace, member_factory):
     """One of everything a URL may point at, in acme."""
     from saas.factories import make_mailing
-    from tenant_apps.audience.models import CustomField, ImportJob, MailingList
+    from tenant_apps.audience.models import CustomField, ImportJob, MailingList, SubscriptionForm
 
     teammate = member_factory(workspace, "viewer")
     invitation = invite(
@@ -89,7 +94,8 @@ def objects(workspace, member_factory):
         client = make_client("target@example.com")
         job = ImportJob.objects.create(file_name="c.csv", data=b"email\n", status="done")
         mailing = make_mailing()
-        mailing_list = MailingList.objects.create(name=f"List {uuid.uuid4().hex[:8]}")
+        mailing_list = MailingList.objects.create(name=f"List {uuid.uuid4().hex[:8]}", is_public=True)
+        subscription_form = SubscriptionForm.objects.create(mailing_list=mailing_list, title="Join", consent_text="Yes")
         field = CustomField.objects.create(key="city", label="City", type=CustomField.Type.TEXT)
     return {
         "audience:detail": [client.pk],
@@ -101,6 +107,10 @@ def objects(workspace, member_factory):
         "audience:list_detail": [mailing_list.pk],
         "audience:list_edit": [mailing_list.pk],
         "audience:list_delete": [mailing_list.pk],
+        "audience:form_create": [mailing_list.pk],
+        "audience:form_detail": [subscription_form.pk],
+        "audience:form_edit": [subscription_form.pk],
+        "audience:form_delete": [subscription_form.pk],
         "audience:field_edit": [field.pk],
         "audience:field_delete": [field.pk],
         "delivery:mailing_report": [mailing.pk],
