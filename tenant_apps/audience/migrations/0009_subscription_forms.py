@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('audience', '0007_custom_fields'),
+        ('audience', '0008_import_file_large_object'),
         ('campaigns', '0005_mailing_lists'),
     ]
 
