@@ -7,7 +7,8 @@ A definition is JSON, with exactly one level of nesting:
     group     = {"match": "all" | "any", "conditions": [condition, ...]}
     condition = {"kind": "field", "field": <custom field key>, "op": ..., "value": ...}
               | {"kind": "email", "op": "equals" | "contains" | "not_contains", "value": text}
-              | {"kind": "list", "list": <list id>, "op": "subscribed" | "not_subscribed" | "unconfirmed" | "unsubscribed"}
+              | {"kind": "list", "list": <list id>,
+                 "op": "subscribed" | "not_subscribed" | "unconfirmed" | "unsubscribed"}
               | {"kind": "subscribed_at", "list": <list id>, "op": "before" | "after", "value": "YYYY-MM-DD"}
               | {"kind": "added", "op": "before" | "after", "value": "YYYY-MM-DD"}
               | {"kind": "history", "op": "received" | "not_received" | "failed" | "never_sent", "mailing": <id>}
