@@ -6,9 +6,10 @@ Creates a fresh workspace bench-segments-<random> and fills it with the
 builder of bench/audience_lists.py (CLIENTS clients, default 1,000,000; 10
 custom field values each; 5 lists), defines the 10 custom fields, then times
 (best of 3) `segment_count` and `segment_preview` for 5 typical segments and
-prints the plan of each count (EXPLAIN ANALYZE). Then a mailing to a segment
+prints the plan of each count with -v (EXPLAIN ANALYZE). Then a mailing to a segment
 matching every subscribed client: the engine's `create_deliveries` (one
-INSERT … SELECT). Drops the workspace at the end. Uses DATABASE_URL.
+INSERT … SELECT), beside the same for "all subscribed clients" in the same
+conditions. Drops the workspace at the end. Uses DATABASE_URL.
 """
 
 import os
@@ -137,9 +138,8 @@ def main(clients):
             # The same resolution for "all subscribed clients" in the same conditions, for comparison.
             for label, target in (("audience all", to_all), ("segment 'age 18+'", mailing)):
                 created, elapsed = resolve(target)
-                print(
-                    f"  run resolution, {label}: {created:,} deliveries in {elapsed:.2f} s (load {os.getloadavg()[0]:.1f})"
-                )
+                load = os.getloadavg()[0]
+                print(f"  run resolution, {label}: {created:,} deliveries in {elapsed:.2f} s (load {load:.1f})")
     finally:
         workspace.delete(force_drop=True)
 
