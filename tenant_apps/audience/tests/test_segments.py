@@ -289,4 +289,4 @@ def test_the_compiled_sql_carries_values_only_as_parameters(people):
     sql, params = segments.compile_definition(definition)
 
     assert hostile not in sql and "city" not in sql
-    assert segments.like_pattern(hostile) in params.values()
+    assert hostile in params.values()
