@@ -475,9 +475,10 @@ def segment_preview(segment_or_definition: Segment | dict, limit: int = PREVIEW_
 
 
 def _definition(segment_or_definition) -> dict:
+    """A saved segment's definition (validated when saved), or a raw one validated now (InvalidDefinition)."""
     if isinstance(segment_or_definition, Segment):
         return segment_or_definition.definition
-    return segment_or_definition
+    return validate_definition(segment_or_definition)
 
 
 def name_taken(name: str, exclude_pk: int | None = None) -> bool:
@@ -573,11 +574,12 @@ def builder_options() -> dict:
 
 
 def preview_json(definition: dict) -> dict:
-    """The live count and the first clients, for the builder's endpoint."""
+    """The live count and the first clients, for the builder's endpoint; InvalidDefinition when it is wrong."""
     from django.urls import reverse
 
-    counted = segment_count(definition)
-    clients = segment_preview(definition)
+    checked = Segment(definition=validate_definition(definition))  # unsaved: validated once for both queries
+    counted = segment_count(checked)
+    clients = segment_preview(checked)
     return {
         "ok": True,
         "matching": counted.matching,

@@ -321,12 +321,11 @@ def segment_preview(request):
     """The live count and first matching clients of the conditions in `?definition=` (JSON). Every role may."""
     require_role(request)
     try:
-        definition = segments.validate_definition(json.loads(request.GET.get("definition") or "{}"))
+        return JsonResponse(segments.preview_json(json.loads(request.GET.get("definition") or "{}")))
     except ValueError:
         return JsonResponse({"ok": False, "errors": [_("The conditions are not in the expected form.")]})
     except segments.InvalidDefinition as error:
         return JsonResponse({"ok": False, "errors": error.messages})
-    return JsonResponse(segments.preview_json(definition))
 
 
 def segment_delete(request, pk):

@@ -290,3 +290,8 @@ def test_the_compiled_sql_carries_values_only_as_parameters(people):
 
     assert hostile not in sql and "city" not in sql
     assert hostile in params.values()
+
+
+def test_count_of_a_raw_definition_validates_it_first(people):
+    with pytest.raises(segments.InvalidDefinition):
+        segments.segment_count({"match": "all", "conditions": [{"kind": "__class__", "op": "x"}]})
