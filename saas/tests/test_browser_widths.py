@@ -156,6 +156,8 @@ def pages(filled, journey_workspace):
         ("client form", "/clients/new/"),
         ("import", "/clients/import/"),
         ("import detail", f"/clients/import/{filled['job'].pk}/"),
+        ("segments", "/clients/segments/"),
+        ("segment builder", "/clients/segments/new/"),
         ("messages", "/messages/"),
         ("message", f"/messages/{filled['message'].pk}/"),
         ("message form", "/messages/new/"),

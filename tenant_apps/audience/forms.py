@@ -1,9 +1,11 @@
+import json
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from . import fields as custom_fields
-from . import lists, services
-from .models import Client, CustomField, MailingList, SubscriptionForm
+from . import lists, segments, services
+from .models import Client, CustomField, MailingList, Segment, SubscriptionForm
 
 
 def list_choices():
@@ -261,3 +263,32 @@ class SubscriptionFormForm(forms.ModelForm):
         if url and (urlsplit(url).hostname or "").lower() not in hosts.splitlines():
             self.add_error("thank_you_url", _("Add this page's site to the allowed sites first."))
         return data
+
+
+class SegmentForm(forms.Form):
+    """A segment's name and its conditions, posted by the builder as one JSON field."""
+
+    name = forms.CharField(label=_("Name"), max_length=200)
+    definition = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, segment: Segment, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.segment = segment
+        if segment.pk and not self.is_bound:
+            self.initial = {"name": segment.name, "definition": json.dumps(segment.definition, ensure_ascii=False)}
+
+    def clean_name(self):
+        name = self.cleaned_data["name"].strip()
+        if segments.name_taken(name, exclude_pk=self.segment.pk):
+            raise forms.ValidationError(_("A segment with this name already exists."), code="taken")
+        return name
+
+    def clean_definition(self):
+        try:
+            data = json.loads(self.cleaned_data["definition"] or "{}")
+        except ValueError:
+            raise forms.ValidationError(_("The conditions are not in the expected form."), code="json") from None
+        try:
+            return segments.validate_definition(data)
+        except segments.InvalidDefinition as error:
+            raise forms.ValidationError(error.messages, code="invalid") from None

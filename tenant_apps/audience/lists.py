@@ -134,16 +134,3 @@ def mailing_lists_condition(mailing_id: int) -> tuple[str, dict]:
         "WHERE m.mailing_list_id = ANY(%(lists)s) AND m.status = 'subscribed')"
     )
     return sql, {"lists": list_ids}
-
-
-def mailing_list_recipient_count(mailing) -> int:
-    """How many subscribed clients a mailing to lists would reach now."""
-    return (
-        Client.objects.filter(
-            is_subscribed=True,
-            memberships__status=Status.SUBSCRIBED,
-            memberships__mailing_list__in=mailing.lists.all(),
-        )
-        .distinct()
-        .count()
-    )

@@ -300,3 +300,24 @@ class ConsentRecord(models.Model):
 
     def __str__(self):
         return f"{self.client} — {self.mailing_list}"
+
+
+class Segment(models.Model):
+    """A saved filter over the workspace's clients (fields, lists, dates, delivery history).
+
+    `definition` is validated and compiled to one parameterised SQL condition
+    by audience/segments.py, which documents its shape.
+    """
+
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    definition = models.JSONField(_("conditions"), default=dict)
+    created = models.DateTimeField(_("created"), auto_now_add=True)
+    updated = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("segment")
+        verbose_name_plural = _("segments")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name

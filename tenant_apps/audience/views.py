@@ -5,6 +5,8 @@ this workspace only; others get 404). Reading is open to every role;
 changing needs owner or editor (`require_role(request, edit=True)`).
 """
 
+import json
+
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db import connection, transaction
@@ -20,9 +22,17 @@ from tenants.access import require_role
 from tenants.services import site_url
 
 from . import fields as custom_fields
-from . import lists, services, subscriptions, tasks
-from .forms import ClientFilterForm, ClientForm, CustomFieldForm, ImportForm, MailingListForm, SubscriptionFormForm
-from .models import Client, CustomField, ImportJob, MailingList, SubscriptionForm
+from . import lists, segments, services, subscriptions, tasks
+from .forms import (
+    ClientFilterForm,
+    ClientForm,
+    CustomFieldForm,
+    ImportForm,
+    MailingListForm,
+    SegmentForm,
+    SubscriptionFormForm,
+)
+from .models import Client, CustomField, ImportJob, MailingList, Segment, SubscriptionForm
 
 PAGE_SIZE = 50
 
@@ -322,3 +332,80 @@ def field_delete(request, pk):
         messages.success(request, _("Field %(label)s deleted.") % {"label": definition.label})
         return redirect("audience:fields")
     return render(request, "tenant/fields/delete.html", {"definition": definition})
+
+
+# --- segments -----------------------------------------------------------------------------
+# Every role may see segments and their counts; owners and editors change them.
+
+
+def segment_index(request):
+    """Every segment. Every role may see them."""
+    role = require_role(request)
+    context = {"segments": Segment.objects.order_by("name"), "can_edit": role.can_edit}
+    return render(request, "tenant/segments/index.html", context)
+
+
+def segment_detail(request, pk):
+    """A segment's conditions (read-only builder), live count and preview. Every role may see it."""
+    role = require_role(request)
+    segment = get_object_or_404(Segment, pk=pk)
+    form = SegmentForm(segment=segment)
+    return _segment_page(request, form, segment, readonly=True, can_edit=role.can_edit)
+
+
+def segment_create(request):
+    """Build a segment. Owners and editors only."""
+    require_role(request, edit=True)
+    return _segment_form(request, Segment(), _("Segment %(name)s added."))
+
+
+def segment_edit(request, pk):
+    """Change a segment's name and conditions. Owners and editors only."""
+    require_role(request, edit=True)
+    return _segment_form(request, get_object_or_404(Segment, pk=pk), _("Segment %(name)s saved."))
+
+
+def _segment_form(request, segment, success):
+    form = SegmentForm(request.POST or None, segment=segment)
+    if request.method == "POST" and form.is_valid():
+        segment = segments.save_segment(segment, form.cleaned_data["name"], form.cleaned_data["definition"])
+        messages.success(request, success % {"name": segment.name})
+        return redirect("audience:segment_detail", pk=segment.pk)
+    return _segment_page(request, form, segment, readonly=False, can_edit=True)
+
+
+def _segment_page(request, form, segment, *, readonly, can_edit):
+    context = {
+        "form": form,
+        "segment": segment,
+        "readonly": readonly,
+        "can_edit": can_edit,
+        "builder": segments.builder_options(),
+    }
+    return render(request, "tenant/segments/form.html", context)
+
+
+def segment_preview(request):
+    """The live count and first matching clients of the conditions in `?definition=` (JSON). Every role may."""
+    require_role(request)
+    try:
+        return JsonResponse(segments.preview_json(json.loads(request.GET.get("definition") or "{}")))
+    except ValueError:
+        return JsonResponse({"ok": False, "errors": [_("The conditions are not in the expected form.")]})
+    except segments.InvalidDefinition as error:
+        return JsonResponse({"ok": False, "errors": error.messages})
+
+
+def segment_delete(request, pk):
+    """Confirm, then delete a segment (its clients stay). Owners and editors only."""
+    require_role(request, edit=True)
+    segment = get_object_or_404(Segment, pk=pk)
+    if request.method == "POST":
+        try:
+            segments.delete_segment(segment)
+        except segments.SegmentInUse:
+            messages.error(request, _("A mailing that has not completed sends to this segment; change it first."))
+            return redirect("audience:segment_detail", pk=segment.pk)
+        messages.success(request, _("Segment %(name)s deleted.") % {"name": segment.name})
+        return redirect("audience:segments")
+    return render(request, "tenant/segments/delete.html", {"segment": segment})

@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from tenant_apps.audience.fields import field_keys
-from tenant_apps.audience.models import Client, MailingList
+from tenant_apps.audience.models import Client, MailingList, Segment
 
 from .models import Mailing, Message
 from .rendering import FIELD_PREFIX, PLACEHOLDERS, unknown_placeholders
@@ -146,6 +146,13 @@ class MailingForm(BootstrapFormMixin, forms.ModelForm):
         widget=forms.CheckboxSelectMultiple,
         help_text=_("Used when the recipients are the subscribers of chosen lists; each client gets one copy."),
     )
+    segments = forms.ModelMultipleChoiceField(
+        label=_("Segments"),
+        queryset=Segment.objects.order_by("name"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("With lists: a client in any chosen list or segment gets one copy; unsubscribed clients never."),
+    )
 
     class Meta:
         model = Mailing
@@ -155,6 +162,7 @@ class MailingForm(BootstrapFormMixin, forms.ModelForm):
             "audience",
             "clients",
             "lists",
+            "segments",
             "start_at",
             "end_at",
             "periodicity",
@@ -183,7 +191,7 @@ class MailingForm(BootstrapFormMixin, forms.ModelForm):
         cleaned = super().clean()
         self.check_times(cleaned.get("start_at"), cleaned.get("end_at"))
         self.check_recipients(cleaned.get("audience"), cleaned.get("clients"))
-        self.check_lists(cleaned.get("audience"), cleaned.get("lists"))
+        self.check_lists(cleaned.get("audience"), cleaned.get("lists"), cleaned.get("segments"))
         self.check_from(cleaned.get("from_email"))
         return cleaned
 
@@ -211,11 +219,11 @@ class MailingForm(BootstrapFormMixin, forms.ModelForm):
             elif not clients.filter(is_subscribed=True).exists():
                 self.add_error("clients", _("None of the chosen clients is subscribed."))
 
-    def check_lists(self, audience, chosen):
-        if audience != Mailing.Audience.LISTS or "lists" in self.errors:
+    def check_lists(self, audience, chosen_lists, chosen_segments):
+        if audience != Mailing.Audience.LISTS or "lists" in self.errors or "segments" in self.errors:
             return
-        if not chosen:
-            self.add_error("lists", _("Choose at least one list."))
+        if not chosen_lists and not chosen_segments:
+            self.add_error("lists", _("Choose at least one list or segment."))
 
     def chosen_client_ids(self):
         """The ids in the form's current value (bound or initial), for re-rendering the picker."""

@@ -74,7 +74,8 @@ class Mailing(models.Model):
     class Audience(models.TextChoices):
         ALL = "all", _("all subscribed clients")
         SELECTED = "selected", _("chosen clients")
-        LISTS = "lists", _("subscribers of chosen lists")
+        # Chosen lists and/or segments: a client in any of them gets one copy.
+        LISTS = "lists", _("subscribers of chosen lists and segments")
 
     class PauseReason(models.TextChoices):
         NONE = "", _("paused by a person")
@@ -85,6 +86,7 @@ class Mailing(models.Model):
     audience = models.CharField(_("recipients"), max_length=10, choices=Audience.choices, default=Audience.ALL)
     clients = models.ManyToManyField("audience.Client", verbose_name=_("chosen clients"), blank=True)
     lists = models.ManyToManyField("audience.MailingList", verbose_name=_("lists"), blank=True, related_name="+")
+    segments = models.ManyToManyField("audience.Segment", verbose_name=_("segments"), blank=True, related_name="+")
     start_at = models.DateTimeField(_("start"))
     end_at = models.DateTimeField(_("end"))
     periodicity = models.CharField(

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from saas.mail import queue_email
 from shared_apps.console import index as console_index
-from tenant_apps.audience import lists
+from tenant_apps.audience import segments
 from tenant_apps.audience.models import Client
 from tenant_apps.delivery import services as delivery
 from tenant_apps.delivery.reports import delivery_totals
@@ -169,7 +169,9 @@ def save_mailing(form):
             mailing.clients.set(form.cleaned_data["clients"])
         else:
             mailing.clients.clear()
-        mailing.lists.set(form.cleaned_data["lists"] if mailing.audience == Mailing.Audience.LISTS else [])
+        to_lists = mailing.audience == Mailing.Audience.LISTS
+        mailing.lists.set(form.cleaned_data["lists"] if to_lists else [])
+        mailing.segments.set(form.cleaned_data["segments"] if to_lists else [])
         delivery.mailing_changed(mailing)
     return mailing
 
@@ -210,7 +212,7 @@ def recipient_count(mailing):
     if mailing.audience == Mailing.Audience.ALL:
         return subscribed_client_count()
     if mailing.audience == Mailing.Audience.LISTS:
-        return lists.mailing_list_recipient_count(mailing)
+        return segments.mailing_target_count(mailing)
     return mailing.clients.filter(is_subscribed=True).count()
 
 

@@ -25,7 +25,7 @@ from django.db import connection, transaction
 from django.db.models import Count, Min, Q
 from django.utils import timezone
 
-from tenant_apps.audience import lists
+from tenant_apps.audience import segments
 from tenant_apps.campaigns.rendering import CompiledMessage
 from tenant_apps.engagement.tracking import RunTracking
 from tenant_apps.feedback.engine_hooks import NOT_SUPPRESSED_SQL, ReturnPaths, sending_paused
@@ -132,8 +132,8 @@ def create_deliveries(run, mailing):
         audience = f'AND c.id IN (SELECT client_id FROM "{through}" WHERE mailing_id = %(mailing)s)'  # noqa: S608
         params["mailing"] = mailing.pk
     elif mailing.audience == mailing.Audience.LISTS:
-        audience, list_params = lists.mailing_lists_condition(mailing.pk)
-        params.update(list_params)
+        audience, target_params = segments.mailing_targets_condition(mailing.pk)
+        params.update(target_params)
     sql = f"""
         INSERT INTO delivery_delivery
             (run_id, client_id, email, status, attempt_count, next_attempt_at, claimed_by, last_response)

@@ -159,6 +159,7 @@ class FinishedPerHour(models.Model):
         ]
         indexes = [models.Index(fields=["mailing", "hour"], name="finished_per_hour_mailing")]
 
+
 class TransactionalStream(models.Model):
     """The hidden system mailing and open-ended run that carry one kind of transactional message.
 

@@ -46,6 +46,15 @@ RULES = {
     ("audience:form_delete", "get"): "change",
     ("audience:form_delete", "post"): "change",
     ("audience:fields", "get"): "read",
+    ("audience:segments", "get"): "read",
+    ("audience:segment_detail", "get"): "read",
+    ("audience:segment_preview", "get"): "read",
+    ("audience:segment_create", "get"): "change",
+    ("audience:segment_create", "post"): "change",
+    ("audience:segment_edit", "get"): "change",
+    ("audience:segment_edit", "post"): "change",
+    ("audience:segment_delete", "get"): "change",
+    ("audience:segment_delete", "post"): "change",
     ("audience:field_create", "get"): "owner",
     ("audience:field_edit", "get"): "owner",
     ("audience:field_delete", "get"): "owner",
@@ -84,7 +93,7 @@ def test_every_url_of_these_apps_is_classified():
 def objects(workspace, member_factory):
     """One of everything a URL may point at, in acme."""
     from saas.factories import make_mailing
-    from tenant_apps.audience.models import CustomField, ImportJob, MailingList, SubscriptionForm
+    from tenant_apps.audience.models import CustomField, ImportJob, MailingList, Segment, SubscriptionForm
 
     teammate = member_factory(workspace, "viewer")
     invitation = invite(
@@ -97,6 +106,10 @@ def objects(workspace, member_factory):
         mailing_list = MailingList.objects.create(name=f"List {uuid.uuid4().hex[:8]}", is_public=True)
         subscription_form = SubscriptionForm.objects.create(mailing_list=mailing_list, title="Join", consent_text="Yes")
         field = CustomField.objects.create(key="city", label="City", type=CustomField.Type.TEXT)
+        segment = Segment.objects.create(
+            name=f"Segment {uuid.uuid4().hex[:8]}",
+            definition={"match": "all", "conditions": [{"kind": "field", "field": "city", "op": "is_not_empty"}]},
+        )
     return {
         "audience:detail": [client.pk],
         "audience:edit": [client.pk],
@@ -113,6 +126,9 @@ def objects(workspace, member_factory):
         "audience:form_delete": [subscription_form.pk],
         "audience:field_edit": [field.pk],
         "audience:field_delete": [field.pk],
+        "audience:segment_detail": [segment.pk],
+        "audience:segment_edit": [segment.pk],
+        "audience:segment_delete": [segment.pk],
         "delivery:mailing_report": [mailing.pk],
         "workspace:change_role": [teammate.pk],
         "workspace:remove": [teammate.pk],

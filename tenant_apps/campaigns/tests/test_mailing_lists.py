@@ -27,11 +27,11 @@ def test_editor_creates_a_mailing_to_lists_and_the_chosen_clients_are_dropped(ed
     assert (mailing.audience, list(mailing.lists.all()), mailing.clients.count()) == ("lists", [news], 0)
 
 
-def test_a_mailing_to_lists_needs_at_least_one_list(editor_client, make_message):
+def test_a_mailing_to_lists_needs_at_least_one_list_or_segment(editor_client, make_message):
     response = editor_client.post(reverse("campaigns:mailing_create"), form_data(make_message(), audience="lists"))
 
     assert response.status_code == 200
-    assert response.context["form"].errors["lists"] == ["Выберите хотя бы один список."]
+    assert response.context["form"].errors["lists"] == ["Выберите хотя бы один список или сегмент."]
     assert not Mailing.objects.exists()
 
 
@@ -74,3 +74,22 @@ def test_the_mailing_page_names_its_lists(editor_client, make_mailing):
     page = editor_client.get(reverse("campaigns:mailing_detail", args=[mailing.pk])).content.decode()
 
     assert "Новости недели" in page
+
+
+def test_editor_sends_a_mailing_to_a_segment_alone_and_its_page_names_it(editor_client, make_message):
+    from tenant_apps.audience.models import Segment
+
+    segment = Segment.objects.create(
+        name="Все на букву a",
+        definition={"match": "all", "conditions": [{"kind": "email", "op": "contains", "value": "a"}]},
+    )
+
+    response = editor_client.post(
+        reverse("campaigns:mailing_create"), form_data(make_message(), audience="lists", segments=[segment.pk])
+    )
+
+    mailing = Mailing.objects.get(name="Winter news")
+    assert response.status_code == 302
+    assert (list(mailing.lists.all()), list(mailing.segments.all())) == ([], [segment])
+    page = editor_client.get(reverse("campaigns:mailing_detail", args=[mailing.pk])).content.decode()
+    assert "Все на букву a" in page
