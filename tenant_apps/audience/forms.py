@@ -204,3 +204,20 @@ class CustomFieldForm(forms.ModelForm):
                     self.add_error("choices_text", _("Some clients have a choice you removed; change them first."))
         self.instance.choices = choices if field_type == CustomField.Type.CHOICE else []
         return cleaned
+
+
+class ErasureForm(forms.Form):
+    """Typing the client's address confirms an erasure (case does not matter)."""
+
+    confirm_email = forms.CharField(label=_("Type the client's email to confirm"), max_length=254)
+
+    def __init__(self, *args, client, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.client = client
+        self.fields["confirm_email"].widget.attrs.update({"autocomplete": "off", "class": "form-control"})
+
+    def clean_confirm_email(self):
+        typed = self.cleaned_data["confirm_email"].strip()
+        if typed.lower() != self.client.email.lower():
+            raise forms.ValidationError(_("This is not the client's email; nothing was erased."))
+        return typed
