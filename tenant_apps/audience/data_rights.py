@@ -184,6 +184,11 @@ def record_export(client: Client, *, by: str) -> DataRightsLog:
     )
 
 
+def requests_about(client: Client, limit: int = 5) -> list[DataRightsLog]:
+    """The client's latest logged exports (an erased client has no page to show them on)."""
+    return list(DataRightsLog.objects.filter(client_id=client.pk)[:limit])
+
+
 # --- erasure ------------------------------------------------------------------------------
 
 

@@ -56,6 +56,7 @@ def client_detail(request, pk):
         "client": client,
         "can_edit": role.can_edit,
         "can_exercise_rights": role.can_manage_members,
+        "data_requests": data_rights.requests_about(client) if role.can_manage_members else [],
         "tracking_hits": engagement_reports.client_hits(client.pk),
         "memberships": lists.client_memberships(client),
         "field_values": [

@@ -269,3 +269,12 @@ def test_member_of_other_workspace_gets_404(history, workspace, other_workspace,
     assert (exported.status_code, erased.status_code) == (404, 404)
     with schema_context(workspace.schema_name):
         assert Client.objects.filter(pk=client.pk).exists()
+
+
+def test_client_page_shows_the_owner_its_exports(history, owner, workspace):
+    client = history["client"]
+    owner.get(reverse("audience:data_export", args=[client.pk]))
+
+    page = owner.get(reverse("audience:detail", args=[client.pk])).content.decode()
+
+    assert 'data-testid="client-data-requests"' in page and 'data-testid="erase-link"' in page
