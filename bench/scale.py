@@ -107,6 +107,18 @@ def line(n: int, what: str, figure: str) -> None:
     print(f"N={n:>6,}  {what:<44} {figure}", flush=True)
 
 
+def guarded(n: int, what: str, measure) -> None:
+    """Print measure()'s figure, or FAILED with the error: one broken figure does not end the run."""
+    from django.db import connection
+
+    try:
+        figure = measure()
+    except Exception as error:  # noqa: BLE001 - the failure is the figure
+        connection.close()  # a fresh connection (public schema) for the next measurement
+        figure = "FAILED: " + (str(error).strip().splitlines() or [type(error).__name__])[0]
+    line(n, what, figure)
+
+
 def spread(timings: list[float], how: str = "median") -> str:
     middle = statistics.median(timings) if how == "median" else statistics.mean(timings)
     return f"{how} {ms(middle)}, worst {ms(max(timings))} (of {len(timings)})"
@@ -352,31 +364,32 @@ def checkpoint(n: int, options, people_, per_workspace_bytes: float | None) -> f
         rate = f"{made:,} in {seconds:,.1f} s ({made / seconds:.1f}/s, {options.workers} connections)"
         line(n, "filled workspaces (bulk clone)", rate)
 
-    line(n, "migrate, nothing to do", ms(timed(migrate_quietly)))
+    guarded(n, "migrate, nothing to do", lambda: ms(timed(migrate_quietly)))
 
     app, name = newest_migration()
-    if n <= options.apply_up_to:
-        sql = backwards_sql(app, name)
-        taken = take_back_everywhere(app, name, sql, options.workers)
+
+    def apply_one():
+        if n > options.apply_up_to:
+            return f"not measured above --apply-up-to {options.apply_up_to:,}"
+        taken = take_back_everywhere(app, name, backwards_sql(app, name), options.workers)
         behind, _checked = schemas_behind_template()
         seconds = timed(migrate_quietly)
         still, _checked = schemas_behind_template()
-        outcome = f"{ms(seconds)} for {len(behind):,} schemas ({taken:,} taken back; {len(still)} still behind)"
-    else:
-        outcome = f"not measured above --apply-up-to {options.apply_up_to:,}"
-    line(n, f"migrate applying {app}.{name}", outcome)
+        return f"{ms(seconds)} for {len(behind):,} schemas ({taken:,} taken back; {len(still)} still behind)"
+
+    guarded(n, f"migrate applying {app}.{name}", apply_one)
     line(n, "  path", apply_path())
 
     manager, owner, dashboard_host = people_
     console = Browser(HTTP_HOST=dashboard_host.split(".", 1)[1])
     console.force_login(manager)
     for path in ("/console/", "/console/mailings/", "/console/clients/", "/console/users/"):
-        line(n, f"console {path}", spread(page_timings(console, path)))
-    line(n, "unique recipients: one email added + removed", spread(recipient_update(), "mean"))
-    line(n, "unique recipients: periodic repair (all schemas)", ms(timed(refresh_all_stats)))
+        guarded(n, f"console {path}", lambda path=path: spread(page_timings(console, path)))
+    guarded(n, "unique recipients: one email added + removed", lambda: spread(recipient_update(), "mean"))
+    guarded(n, "unique recipients: periodic repair (all schemas)", lambda: ms(timed(refresh_all_stats)))
     dashboard = Browser(HTTP_HOST=dashboard_host)
     dashboard.force_login(owner)
-    line(n, "a workspace's dashboard (1,000 clients)", spread(page_timings(dashboard, "/")))
+    guarded(n, "a workspace's dashboard (1,000 clients)", lambda: spread(page_timings(dashboard, "/")))
 
     count = workspace_count()
     relations, size = catalog_figures()
