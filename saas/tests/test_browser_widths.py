@@ -33,7 +33,14 @@ LONG_RESPONSE = "5.1.1 <" + LONG_EMAIL + ">: Recipient address rejected: " + "x"
 @pytest.fixture(scope="module")
 def filled(journey_workspace):
     """An owner who is also a manager, and a workspace with a bit of everything (committed, removed after)."""
-    from tenant_apps.audience.models import Client, ConsentRecord, ImportJob, MailingList, SubscriptionForm
+    from tenant_apps.audience.models import (
+        Client,
+        ConsentRecord,
+        DataRightsLog,
+        ImportJob,
+        MailingList,
+        SubscriptionForm,
+    )
     from tenant_apps.campaigns.models import Mailing, Message
     from tenant_apps.delivery.models import Attempt, Delivery, Run
     from tenants.models import ScheduleEntry
@@ -58,6 +65,7 @@ def filled(journey_workspace):
             errors=[[2, "Enter a valid email address.", {}, LONG_EMAIL + "@"]],
             finished_at=now,
         )
+        log = DataRightsLog.objects.create(action="erase", client_id=999999, email_hash="f" * 64, by=person.email)
         message = make_message(f"Monthly news {tag} " + "long " * 10, "Hello {{ name }}")
         # Saved with a future start (nothing is sent), then moved into the past as the engine would.
         mailing = make_mailing(
@@ -126,6 +134,7 @@ def filled(journey_workspace):
         Client.objects.filter(email__contains=tag).delete()
         MailingList.objects.filter(pk=mailing_list.pk).delete()
         ImportJob.objects.filter(pk=job.pk).delete()
+        DataRightsLog.objects.filter(pk=log.pk).delete()
     ScheduleEntry.objects.filter(workspace=journey_workspace, mailing_id__in=[mailing.pk, running.pk]).delete()
     get_user_model().objects.filter(pk__in=[person.pk, victim.pk]).delete()
     post.delete()
@@ -158,6 +167,8 @@ def pages(filled, journey_workspace):
         ("import detail", f"/clients/import/{filled['job'].pk}/"),
         ("segments", "/clients/segments/"),
         ("segment builder", "/clients/segments/new/"),
+        ("erase client", f"/clients/{filled['client'].pk}/erase/"),
+        ("data requests", "/clients/data-rights/"),
         ("messages", "/messages/"),
         ("message", f"/messages/{filled['message'].pk}/"),
         ("message form", "/messages/new/"),

@@ -15,6 +15,9 @@ PUBLIC_PAGE_FIGURES_SECONDS, see pagecache.py):
   changed email (`tenant_apps.audience.services`). In the same transaction
   as the change. Unsubscribing changes neither figure: an unsubscribed client
   is still a client.
+- `recipients_erased(emails)` — as `recipients_removed`, for a client erased
+  on request (`tenant_apps.audience.data_rights`): an email no workspace holds
+  any more leaves the public table at once instead of waiting for the repair.
 
 `landing.tasks.refresh_site_stats` recounts everything periodically as a
 repair, not as the way the figures get right.
@@ -66,3 +69,11 @@ def recipients_removed(emails: Iterable[str]) -> None:
     if emails:
         stats.remove_recipients(emails)
         pagecache.figures_changed()
+
+
+def recipients_erased(emails: Iterable[str]) -> None:
+    """Clients with these emails were erased from the current workspace: no row keeps an email nobody holds."""
+    emails = list(emails)
+    if emails:
+        stats.remove_recipients(emails)
+        stats.forget_recipients(emails)

@@ -95,6 +95,18 @@ def remove_recipients(emails):
         cursor.execute(REMOVE_RECIPIENTS_SQL, [list(emails)])
 
 
+# Rows at 0 are normally left for the repair (adding the email again revives them);
+# an erasure must not leave the address behind, so it deletes them at once.
+FORGET_RECIPIENTS_SQL = f"""
+DELETE FROM {RECIPIENTS} WHERE refs = 0 AND email IN (SELECT lower(e) FROM unnest(%s::text[]) AS e)
+"""
+
+
+def forget_recipients(emails):
+    with connection.cursor() as cursor:
+        cursor.execute(FORGET_RECIPIENTS_SQL, [list(emails)])
+
+
 def _repair_recipients(cursor, workspaces):
     """Rewrite the reference counts from the workspaces' clients; returns (unique, rows corrected).
 

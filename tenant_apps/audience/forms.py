@@ -292,3 +292,20 @@ class SegmentForm(forms.Form):
             return segments.validate_definition(data)
         except segments.InvalidDefinition as error:
             raise forms.ValidationError(error.messages, code="invalid") from None
+
+
+class ErasureForm(forms.Form):
+    """Typing the client's address confirms an erasure (case does not matter)."""
+
+    confirm_email = forms.CharField(label=_("Type the client's email to confirm"), max_length=254)
+
+    def __init__(self, *args, client, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.client = client
+        self.fields["confirm_email"].widget.attrs.update({"autocomplete": "off", "class": "form-control"})
+
+    def clean_confirm_email(self):
+        typed = self.cleaned_data["confirm_email"].strip()
+        if typed.lower() != self.client.email.lower():
+            raise forms.ValidationError(_("This is not the client's email; nothing was erased."))
+        return typed

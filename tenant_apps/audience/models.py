@@ -321,3 +321,30 @@ class Segment(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class DataRightsLog(models.Model):
+    """One export or erasure of a client's data (GDPR articles 15 and 17), kept after the client is gone.
+
+    Holds no email: `email_hash` (audience.data_rights.email_hash) lets an owner
+    answer "did we erase this address?" by hashing it again, and nothing else.
+    """
+
+    class Action(models.TextChoices):
+        EXPORT = "export", _("export")
+        ERASE = "erase", _("erasure")
+
+    action = models.CharField(_("action"), max_length=10, choices=Action.choices)
+    client_id = models.BigIntegerField(_("client"))
+    email_hash = models.CharField(_("email hash"), max_length=64)
+    by = models.EmailField(_("by"))
+    at = models.DateTimeField(_("time"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("data rights request")
+        verbose_name_plural = _("data rights requests")
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["client_id", "at"], name="datarights_client_at_idx")]
+
+    def __str__(self):
+        return f"{self.action} {self.client_id} {self.at:%Y-%m-%d %H:%M}"

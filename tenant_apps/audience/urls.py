@@ -33,4 +33,7 @@ urlpatterns = [
     path("<int:pk>/edit/", views.client_edit, name="edit"),
     path("<int:pk>/delete/", views.client_delete, name="delete"),
     path("<int:pk>/subscription/", views.client_subscription, name="subscription"),
+    path("<int:pk>/data/", views.client_data_export, name="data_export"),
+    path("<int:pk>/erase/", views.client_erase, name="erase"),
+    path("data-rights/", views.data_rights_log, name="data_rights_log"),
 ]

@@ -9,6 +9,7 @@ import json
 
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.http import JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -21,18 +22,19 @@ from tenant_apps.engagement import reports as engagement_reports
 from tenants.access import require_role
 from tenants.services import site_url
 
+from . import data_rights, lists, segments, services, subscriptions, tasks
 from . import fields as custom_fields
-from . import lists, segments, services, subscriptions, tasks
 from .forms import (
     ClientFilterForm,
     ClientForm,
     CustomFieldForm,
+    ErasureForm,
     ImportForm,
     MailingListForm,
     SegmentForm,
     SubscriptionFormForm,
 )
-from .models import Client, CustomField, ImportJob, MailingList, Segment, SubscriptionForm
+from .models import Client, CustomField, DataRightsLog, ImportJob, MailingList, Segment, SubscriptionForm
 
 PAGE_SIZE = 50
 
@@ -65,6 +67,8 @@ def client_detail(request, pk):
     context = {
         "client": client,
         "can_edit": role.can_edit,
+        "can_exercise_rights": role.can_manage_members,
+        "data_requests": data_rights.requests_about(client) if role.can_manage_members else [],
         "tracking_hits": engagement_reports.client_hits(client.pk),
         "memberships": lists.client_memberships(client),
         "consent_records": client.consent_records.select_related("mailing_list", "form"),
@@ -134,6 +138,45 @@ def client_export(request):
     stamp = timezone.localtime().strftime("%Y-%m-%d")
     response["Content-Disposition"] = f'attachment; filename="clients-{request.tenant.slug}-{stamp}.csv"'
     return response
+
+
+# --- data rights (GDPR access and erasure) -----------------------------------------------
+# Owners only, as the data controller's decision (Mailchimp and pretix keep them to owners and
+# admins); editors change content, managers oversee read-only, neither exports a person or erases one.
+
+
+def client_data_export(request, pk):
+    """Download everything held about one client as JSON; the export is logged. Owners only."""
+    require_role(request, manage_members=True)
+    client = get_object_or_404(Client, pk=pk)
+    data = data_rights.export_client(client)
+    data_rights.record_export(client, by=request.user.email)
+    response = JsonResponse(data, encoder=DjangoJSONEncoder, json_dumps_params={"ensure_ascii": False, "indent": 2})
+    response["Content-Disposition"] = f'attachment; filename="client-{client.pk}-{timezone.localdate():%Y-%m-%d}.json"'
+    return response
+
+
+def client_erase(request, pk):
+    """Confirm by typing the email, then erase the client for good. Owners only."""
+    require_role(request, manage_members=True)
+    client = get_object_or_404(Client, pk=pk)
+    form = ErasureForm(request.POST or None, client=client)
+    if request.method == "POST" and form.is_valid():
+        result = data_rights.erase_client(client, by=request.user.email)
+        messages.success(
+            request,
+            _("The client was erased; their deliveries stay in the reports as %(erased)s.")
+            % {"erased": result.erased_as},
+        )
+        return redirect("audience:list")
+    return render(request, "tenant/clients/erase.html", {"client": client, "form": form})
+
+
+def data_rights_log(request):
+    """Every export and erasure of this workspace, newest first. Owners only."""
+    require_role(request, manage_members=True)
+    page = Paginator(DataRightsLog.objects.all(), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "tenant/clients/data_rights_log.html", {"page": page})
 
 
 def import_start(request):
