@@ -34,3 +34,6 @@ MEDIA_ROOT = BASE_DIR / "var" / "test-media"  # noqa: F405
 TRACKING_REDIS_URL = os.environ["REDIS_URL"]
 # The reputation guard counts a run after every recorded batch (its throttle has a test of its own).
 REPUTATION_CHECK_SECONDS = 0
+# Webhook tests post to a local HTTPS receiver on 127.0.0.1 whose self-signed certificate they trust
+# through WEBHOOKS_CA_BUNDLE (set by the fixture): verification stays on.
+WEBHOOKS_ALLOW_LOOPBACK = True

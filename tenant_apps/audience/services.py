@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from shared_apps.landing import counters
+from tenant_apps.webhooks import events as webhook_events
 
 from . import fields as custom_fields
 from . import lists
@@ -68,12 +69,15 @@ def save_client(client):
     set_subscription(client, client.is_subscribed)
     try:
         with transaction.atomic():
-            old_email = Client.objects.filter(pk=client.pk).values_list("email", flat=True).first()
+            before = Client.objects.filter(pk=client.pk).values_list("email", "is_subscribed").first()
+            old_email, was_subscribed = before or (None, False)
             client.save()
             if old_email is None or old_email.lower() != client.email.lower():
                 if old_email is not None:
                     counters.recipients_removed([old_email])
                 counters.recipients_added([client.email])
+            if client.is_subscribed != was_subscribed:
+                webhook_events.subscription_changed([(client.pk, client.email)], subscribed=client.is_subscribed)
     except IntegrityError as error:
         raise EmailTaken from error
     return client
@@ -323,7 +327,7 @@ INSERT_SQL = """
     SELECT email, full_name, comment, fields::jsonb, true, %s, %s
     FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[]) AS batch(email, full_name, comment, fields)
     ON CONFLICT DO NOTHING
-    RETURNING email
+    RETURNING id, email
 """
 
 
@@ -344,8 +348,10 @@ def insert_new_clients(batch):
                 [json.dumps(row.get("fields") or {}, ensure_ascii=False) for row in batch],
             ],
         )
-        created = [row[0] for row in cursor.fetchall()]
+        inserted = cursor.fetchall()
+    created = [email for _pk, email in inserted]
     counters.recipients_added(created)  # in the batch's transaction
+    webhook_events.subscription_changed(inserted, subscribed=True, at=now)
     return len(created)
 
 

@@ -31,6 +31,7 @@ from tenant_apps.engagement.tracking import RunTracking
 from tenant_apps.feedback.engine_hooks import NOT_SUPPRESSED_SQL, ReturnPaths, sending_paused
 from tenant_apps.senders import quotas, sending
 from tenant_apps.senders.ratelimit import is_throttling
+from tenant_apps.webhooks import events as webhook_events
 
 from . import pausing
 from .breaker import CircuitBreaker
@@ -270,6 +271,10 @@ def write_results(results, me, journal):
     }
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(RECORD_SQL, params)
+        webhook_events.delivery_outcomes(
+            sent_ids=[r.delivery_id for r in results if r.status == DELIVERED],
+            failed_ids=[r.delivery_id for r in results if r.status == FAILED],
+        )
     journal.forget([r.delivery_id for r in results if r.status == DELIVERED])
 
 
@@ -537,6 +542,7 @@ def finish_run_if_complete(run, now):
     )
     if done:
         SentJournal(connection.schema_name, run.pk).drop()
+        webhook_events.run_completed(run)
     return not left.exists()
 
 

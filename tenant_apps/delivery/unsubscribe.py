@@ -11,10 +11,12 @@ import json
 import time
 
 from django.core import signing
+from django.db import transaction
 from django.utils import timezone
 from django.utils.encoding import force_bytes
 
 from tenant_apps.audience.models import Client
+from tenant_apps.webhooks import events as webhook_events
 from tenants.services import site_url
 
 SALT = "rassylka.unsubscribe"
@@ -99,17 +101,23 @@ def unsubscribe_client(client):
     """Unsubscribe `client`; again is harmless and keeps the first unsubscribed_at."""
     # A conditional UPDATE, so two clicks at once cannot both set the time.
     now = timezone.now()
-    Client.objects.filter(pk=client.pk, is_subscribed=True).update(
-        is_subscribed=False, unsubscribed_at=now, updated=now
-    )
+    with transaction.atomic():
+        changed = Client.objects.filter(pk=client.pk, is_subscribed=True).update(
+            is_subscribed=False, unsubscribed_at=now, updated=now
+        )
+        if changed:
+            webhook_events.subscription_changed([(client.pk, client.email)], subscribed=False, at=now)
     client.refresh_from_db(fields=["is_subscribed", "unsubscribed_at"])
     return client
 
 
 def resubscribe_client(client):
     """Undo an unsubscription (the recipient asked for it on the page)."""
-    Client.objects.filter(pk=client.pk, is_subscribed=False).update(
-        is_subscribed=True, unsubscribed_at=None, updated=timezone.now()
-    )
+    with transaction.atomic():
+        changed = Client.objects.filter(pk=client.pk, is_subscribed=False).update(
+            is_subscribed=True, unsubscribed_at=None, updated=timezone.now()
+        )
+        if changed:
+            webhook_events.subscription_changed([(client.pk, client.email)], subscribed=True)
     client.refresh_from_db(fields=["is_subscribed", "unsubscribed_at"])
     return client

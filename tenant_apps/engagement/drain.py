@@ -23,6 +23,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django_tenants.utils import schema_context
 
+from tenant_apps.webhooks import events as webhook_events
 from tenants.models import Workspace
 
 from . import stream
@@ -176,7 +177,10 @@ def write_workspace(schema_name: str, entries: list[Entry]) -> int:
         # and clients in different orders could deadlock.
         cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"engagement:{schema_name}"])
         cursor.execute(WRITE_SQL, params)
-        return cursor.fetchone()[0]
+        written = cursor.fetchone()[0]
+        if written:
+            webhook_events.engagement_hits([e.hit_id for e in entries])
+        return written
 
 
 def write_entries(entries: list[Entry]) -> int:

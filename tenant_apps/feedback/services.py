@@ -19,6 +19,7 @@ from django_tenants.utils import schema_context
 
 from tenant_apps.audience.models import Client
 from tenant_apps.delivery.models import Delivery, Run
+from tenant_apps.webhooks import events as webhook_events
 
 from .incoming import Incoming
 from .models import FeedbackEvent, FeedbackSettings, Suppression, SuppressionLift
@@ -51,6 +52,7 @@ def record_events(incoming: list[Incoming], now: datetime | None = None) -> Reco
     with transaction.atomic():
         events = _insert_events(fresh, now, outcome)
         _mark_deliveries(events)
+        webhook_events.feedback_events(events)
         _apply_actions(events, FeedbackSettings.current(), now, outcome)
     outcome.recorded = len(events)
     outcome.run_ids = {delivery.run_id for event in events if (delivery := event.delivery) is not None}
@@ -181,9 +183,16 @@ def _apply_actions(events, rules, now, outcome):
             if counts.get(email, 0) >= rules.soft_bounce_limit:
                 reasons.setdefault(email, (Suppression.Reason.SOFT_BOUNCES, items[-1]))
     if complainers:
-        Client.objects.annotate(lower_email=Lower("email")).filter(
-            lower_email__in=complainers, is_subscribed=True
-        ).update(is_subscribed=False, unsubscribed_at=now)
+        unsubscribed = list(
+            Client.objects.annotate(lower_email=Lower("email"))
+            .filter(lower_email__in=complainers, is_subscribed=True)
+            .select_for_update()
+            .values_list("id", "email")
+        )
+        Client.objects.filter(id__in=[pk for pk, _email in unsubscribed]).update(
+            is_subscribed=False, unsubscribed_at=now
+        )
+        webhook_events.subscription_changed(unsubscribed, subscribed=False, at=now)
     if reasons:
         created = Suppression.objects.bulk_create(
             [Suppression(email=email, reason=reason, event=event) for email, (reason, event) in reasons.items()],
