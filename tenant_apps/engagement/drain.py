@@ -57,7 +57,7 @@ WITH v AS (
                                 network, agent)
     SELECT hit_id, kind, at, delivery_id, mailing_id, client_id, link_id, why <> '', why, network, agent FROM j
     ON CONFLICT (hit_id) DO NOTHING
-    RETURNING delivery_id, mailing_id, client_id, kind, at, machine
+    RETURNING hit_id, delivery_id, mailing_id, client_id, kind, at, machine
 ), per_delivery AS (
     SELECT delivery_id, max(mailing_id) AS mailing_id, max(client_id) AS client_id,
            min(at) FILTER (WHERE NOT machine) AS first_open,
@@ -92,7 +92,9 @@ WITH v AS (
     WHERE c.id = x.client_id
     RETURNING 1
 )
-SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM upsert), (SELECT count(*) FROM people)
+SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM upsert), (SELECT count(*) FROM people),
+       -- the people's new hits, for webhooks (only asked for when an endpoint wants opens or clicks)
+       CASE WHEN %(new_hit_ids)s THEN ARRAY(SELECT hit_id FROM ins WHERE NOT machine ORDER BY hit_id) END
 """
 
 
@@ -176,10 +178,10 @@ def write_workspace(schema_name: str, entries: list[Entry]) -> int:
         # Drains of one workspace take turns: concurrent upserts of the same deliveries
         # and clients in different orders could deadlock.
         cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"engagement:{schema_name}"])
-        cursor.execute(WRITE_SQL, params)
-        written = cursor.fetchone()[0]
-        if written:
-            webhook_events.engagement_hits([e.hit_id for e in entries])
+        cursor.execute(WRITE_SQL, {**params, "new_hit_ids": webhook_events.wants_hits()})
+        written, _upserted, _people, new_hit_ids = cursor.fetchone()
+        if new_hit_ids:
+            webhook_events.engagement_hits(new_hit_ids)
         return written
 
 

@@ -144,9 +144,7 @@ def feedback_payload(event) -> dict:
 HITS_SQL = """
 SELECT h.kind, h.at, h.delivery_id, h.mailing_id, h.client_id, l.url
 FROM engagement_hit h LEFT JOIN engagement_link l ON l.id = h.link_id
-WHERE h.hit_id = ANY(%s::bigint[]) AND NOT h.machine AND h.kind = ANY(%s::text[])
-  -- only the rows this transaction inserted: a hit drained twice (ON CONFLICT DO NOTHING) is no new event
-  AND h.xmin::text = (txid_current() %% 4294967296)::text
+WHERE h.hit_id = ANY(%s::bigint[]) AND h.kind = ANY(%s::text[])
 ORDER BY h.hit_id
 """
 
@@ -154,8 +152,12 @@ ORDER BY h.hit_id
 HIT_EVENTS = {"open": "delivery.opened", "click": "delivery.clicked"}
 
 
+def wants_hits() -> bool:
+    return any(wanted(event_type) for event_type in HIT_EVENTS.values())
+
+
 def engagement_hits(hit_ids: list[int]) -> None:
-    """delivery.opened / delivery.clicked for the people's hits (not scanners') the drain just wrote."""
+    """delivery.opened / delivery.clicked for the new hits of people (not scanners) the drain just wrote."""
     kinds = [kind for kind, event_type in HIT_EVENTS.items() if wanted(event_type)]
     if not kinds or not hit_ids:
         return
