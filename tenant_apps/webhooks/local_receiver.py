@@ -135,8 +135,8 @@ def make_handler(receiver, quiet=True):
         def reply(self, code, content):
             self.send_response(code)
             self.send_header("Content-Length", str(len(content)))
-            self.end_headers()
-            self.wfile.write(content)
+            self._headers_buffer.append(b"\r\n" + content)  # headers and body in one write (no Nagle stall)
+            self.flush_headers()
 
         def log_message(self, *args):
             pass
@@ -161,7 +161,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=8443)
     parser.add_argument("--folder", default="var/webhooks-tls")
-    parser.add_argument("--quiet", action="store_true")
+    parser.add_argument("-q", "--quiet", action="store_true")
     args = parser.parse_args()
     cert, key = write_self_signed(Path(args.folder))
     receiver = start(cert, key, args.port, keep_bodies=False, quiet=args.quiet)

@@ -2,9 +2,10 @@
 
 All of it lives in the workspace's schema. An event is written to the outbox
 in the same transaction as what it reports, once per subscribed endpoint; the
-sender groups an endpoint's waiting events into messages of up to
-WEBHOOKS_BATCH_SIZE events, and a message keeps its id and body across
-retries, so receivers can drop duplicates by `webhook-id` (and events by id).
+sender moves an endpoint's waiting events into messages of up to
+WEBHOOKS_BATCH_SIZE events (one DELETE … RETURNING and one INSERT, in one
+transaction), and a message keeps its id and body across retries, so
+receivers can drop duplicates by `webhook-id` (and events by id).
 """
 
 from django.contrib.postgres.fields import ArrayField
@@ -51,19 +52,16 @@ class Endpoint(models.Model):
 
 
 class OutboxEvent(models.Model):
-    """One event for one endpoint; `message` is set when the sender puts it into a message."""
+    """One event waiting for one endpoint; the sender moves it into a message (deletes it, keeps it in the body)."""
 
     endpoint = models.ForeignKey(Endpoint, on_delete=models.CASCADE, related_name="outbox")
     event_id = models.UUIDField()  # the same for every endpoint that gets this event
     type = models.CharField(max_length=40)
     payload = models.JSONField()
     occurred_at = models.DateTimeField()
-    message = models.ForeignKey("Message", on_delete=models.CASCADE, null=True, blank=True, related_name="events")
 
     class Meta:
-        indexes = [
-            models.Index(fields=["endpoint", "id"], condition=models.Q(message__isnull=True), name="outbox_waiting")
-        ]
+        indexes = [models.Index(fields=["endpoint", "id"], name="outbox_waiting")]
 
 
 class Message(models.Model):
