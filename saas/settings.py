@@ -64,6 +64,7 @@ TENANT_APPS = [
     "tenant_apps.engagement",
     "tenant_apps.senders",
     "tenant_apps.feedback",
+    "tenant_apps.webhooks",
 ]
 
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
@@ -361,6 +362,22 @@ TRACKING_DRAIN_BATCH = env.int("TRACKING_DRAIN_BATCH", default=20000)
 TRACKING_SCANNER_SECONDS = env.float("TRACKING_SCANNER_SECONDS", default=5.0)
 # X-Forwarded-For is believed only from these addresses (the local nginx).
 TRACKING_TRUSTED_PROXIES = env.list("TRACKING_TRUSTED_PROXIES", default=["127.0.0.1", "::1"])
+# --- outgoing webhooks (tenant_apps/webhooks) ------------------------------------------
+# Requests to loopback addresses (127.0.0.0/8, ::1) are refused unless this is on (development, tests);
+# private, link-local, multicast and reserved addresses are always refused.
+WEBHOOKS_ALLOW_LOOPBACK = env.bool("WEBHOOKS_ALLOW_LOOPBACK", default=DEBUG)
+# A CA bundle (PEM file) trusted for endpoints' certificates instead of the system's ("" = the system's).
+WEBHOOKS_CA_BUNDLE = env.str("WEBHOOKS_CA_BUNDLE", default="")
+# Seconds for connecting, and for each read of the answer.
+WEBHOOKS_TIMEOUT = env.float("WEBHOOKS_TIMEOUT", default=10.0)
+# Events per message (one signed HTTP request).
+WEBHOOKS_BATCH_SIZE = env.int("WEBHOOKS_BATCH_SIZE", default=100)
+# Failed messages are retried after base * 2**(attempt-1) seconds (capped) for this many hours.
+WEBHOOKS_RETRY_BASE = env.float("WEBHOOKS_RETRY_BASE", default=5.0)
+WEBHOOKS_RETRY_MAX_DELAY = env.float("WEBHOOKS_RETRY_MAX_DELAY", default=4 * 3600.0)
+WEBHOOKS_RETRY_HOURS = env.float("WEBHOOKS_RETRY_HOURS", default=24.0)
+# An endpoint failing without a single success for this many hours is disabled and its owners emailed.
+WEBHOOKS_DISABLE_AFTER_HOURS = env.float("WEBHOOKS_DISABLE_AFTER_HOURS", default=24.0)
 # --- sending identities, rate limits, quotas, fairness (tenant_apps/senders) -----------
 # Fernet keys (comma-separated, newest first) that encrypt SMTP passwords and DKIM keys at rest.
 SENDERS_ENCRYPTION_KEYS = required(

@@ -36,3 +36,6 @@ TRACKING_REDIS_URL = os.environ["REDIS_URL"]
 REPUTATION_CHECK_SECONDS = 0
 # Views are tested rendering; shared_apps/landing/tests/test_page_cache.py turns the page cache on.
 PUBLIC_PAGE_CACHE_SECONDS = 0
+# Webhook tests post to a local HTTPS receiver on 127.0.0.1 whose self-signed certificate they trust
+# through WEBHOOKS_CA_BUNDLE (set by the fixture): verification stays on.
+WEBHOOKS_ALLOW_LOOPBACK = True

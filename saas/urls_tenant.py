@@ -13,6 +13,7 @@ urlpatterns = [
     path("engagement/", include("tenant_apps.engagement.urls")),
     path("senders/", include("tenant_apps.senders.urls")),
     path("suppressions/", include("tenant_apps.feedback.urls")),
+    path("webhooks/", include("tenant_apps.webhooks.urls")),
     path("i18n/setlang/", set_language, name="set_language"),  # also saves the profile's language
     path("i18n/", include("django.conf.urls.i18n")),
     path("handoff/", redeem, name="handoff"),

@@ -114,6 +114,7 @@ def filled(journey_workspace):
         running = make_mailing(
             f"Running {tag}", message=message, start_at=now + timedelta(days=1), end_at=now + timedelta(days=9)
         )
+        endpoint = make_webhook_endpoint(tag, now)
     post = make_post(f"A post with a rather long title about {LONG_EMAIL} {tag}", slug=f"widths-{tag}")
     yield {
         "post": post,
@@ -127,6 +128,7 @@ def filled(journey_workspace):
         "running": running,
         "list": mailing_list,
         "form": subscription_form,
+        "endpoint": endpoint,
     }
     with schema_context(journey_workspace.schema_name):
         Mailing.objects.filter(pk__in=[mailing.pk, running.pk]).delete()
@@ -135,9 +137,27 @@ def filled(journey_workspace):
         MailingList.objects.filter(pk=mailing_list.pk).delete()
         ImportJob.objects.filter(pk=job.pk).delete()
         DataRightsLog.objects.filter(pk=log.pk).delete()
+        endpoint.delete()
     ScheduleEntry.objects.filter(workspace=journey_workspace, mailing_id__in=[mailing.pk, running.pk]).delete()
     get_user_model().objects.filter(pk__in=[person.pk, victim.pk]).delete()
     post.delete()
+
+
+def make_webhook_endpoint(tag, now):
+    """A failing endpoint with a long address and a failed attempt in its log."""
+    from tenant_apps.webhooks.models import Attempt, Message
+    from tenant_apps.webhooks.services import create_endpoint
+
+    endpoint, _secret = create_endpoint(
+        f"https://127.0.0.1:9/{tag}/a-rather-long-path/of/the/receiver/" + "segment/" * 8, ["delivery.sent"]
+    )
+    message = Message.objects.create(
+        endpoint=endpoint, webhook_id=f"msg_{tag}", body="{}", event_count=3, next_attempt_at=now, created=now
+    )
+    Attempt.objects.create(
+        endpoint=endpoint, message=message, at=now, succeeded=False, error="TLS: " + "x" * 120, response_ms=10
+    )
+    return endpoint
 
 
 def pages(filled, journey_workspace):
@@ -182,6 +202,9 @@ def pages(filled, journey_workspace):
         ("subscription form edit", f"/clients/forms/{filled['form'].pk}/edit/"),
         ("members", "/workspace/members/"),
         ("workspace settings", "/workspace/settings/"),
+        ("webhooks", "/webhooks/"),
+        ("webhook endpoint", f"/webhooks/{filled['endpoint'].pk}/"),
+        ("webhook form", f"/webhooks/{filled['endpoint'].pk}/edit/"),
     ]
     return public + [(name, f"{ws}.localhost", path) for name, path in workspace]
 

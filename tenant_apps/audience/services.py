@@ -24,6 +24,7 @@ from django.utils.translation import gettext_noop
 
 from shared_apps.console import index as console_index
 from shared_apps.landing import counters
+from tenant_apps.webhooks import events as webhook_events
 
 from . import fields as custom_fields
 from . import importfile, lists
@@ -91,7 +92,8 @@ def save_client(client):
     set_subscription(client, client.is_subscribed)
     try:
         with transaction.atomic():
-            old_email = Client.objects.filter(pk=client.pk).values_list("email", flat=True).first()
+            before = Client.objects.filter(pk=client.pk).values_list("email", "is_subscribed").first()
+            old_email, was_subscribed = before or (None, False)
             client.save()
             email_changed = old_email is None or old_email.lower() != client.email.lower()
             clients_changed(
@@ -99,6 +101,8 @@ def save_client(client):
                 added_emails=[client.email] if email_changed else [],
                 removed_emails=[old_email] if email_changed and old_email is not None else [],
             )
+            if client.is_subscribed != was_subscribed:
+                webhook_events.subscription_changed([(client.pk, client.email)], subscribed=client.is_subscribed)
     except IntegrityError as error:
         raise EmailTaken from error
     return client
@@ -456,6 +460,7 @@ def insert_new_clients(batch):
         )
         created = cursor.fetchall()
     clients_changed(saved=created, added_emails=[row[1] for row in created])  # in the batch's transaction
+    webhook_events.subscription_changed([(row[0], row[1]) for row in created], subscribed=True, at=now)
     return len(created)
 
 

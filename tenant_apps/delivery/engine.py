@@ -31,6 +31,7 @@ from tenant_apps.engagement.tracking import RunTracking
 from tenant_apps.feedback.engine_hooks import NOT_SUPPRESSED_SQL, ReturnPaths, sending_paused
 from tenant_apps.senders import quotas, sending
 from tenant_apps.senders.ratelimit import is_throttling
+from tenant_apps.webhooks import events as webhook_events
 
 from . import counters, pausing
 from .breaker import CircuitBreaker
@@ -272,7 +273,12 @@ def write_results(results, me, journal, run):
     with transaction.atomic(), connection.cursor() as cursor:
         held = counters.held_by(cursor, params["ids"], me)
         cursor.execute(RECORD_SQL, params)
-        counters.batch_written(cursor, run, [r for r in results if r.delivery_id in held])
+        written = [r for r in results if r.delivery_id in held]  # a late batch of a lost claim writes nothing
+        counters.batch_written(cursor, run, written)
+        webhook_events.delivery_outcomes(
+            sent_ids=[r.delivery_id for r in written if r.status == DELIVERED],
+            failed_ids=[r.delivery_id for r in written if r.status == FAILED],
+        )
     journal.forget([r.delivery_id for r in results if r.status == DELIVERED])
 
 
@@ -559,6 +565,7 @@ def finish_run_if_complete(run, now):
     )
     if done:
         SentJournal(connection.schema_name, run.pk).drop()
+        webhook_events.run_completed(run)
     return not left.exists()
 
 

@@ -18,6 +18,7 @@ from django.utils.encoding import force_bytes
 
 from tenant_apps.audience import services as audience
 from tenant_apps.audience.models import Client
+from tenant_apps.webhooks import events as webhook_events
 from tenants.services import site_url
 
 SALT = "rassylka.unsubscribe"
@@ -109,20 +110,24 @@ def unsubscribe_client(client):
     # A conditional UPDATE, so two clicks at once cannot both set the time.
     now = timezone.now()
     with transaction.atomic():
-        Client.objects.filter(pk=client.pk, is_subscribed=True).update(
+        changed = Client.objects.filter(pk=client.pk, is_subscribed=True).update(
             is_subscribed=False, unsubscribed_at=now, updated=now
         )
         client.refresh_from_db(fields=["is_subscribed", "unsubscribed_at"])
         audience.clients_changed(saved=[client])
+        if changed:
+            webhook_events.subscription_changed([(client.pk, client.email)], subscribed=False, at=now)
     return client
 
 
 def resubscribe_client(client):
     """Undo an unsubscription (the recipient asked for it on the page)."""
     with transaction.atomic():
-        Client.objects.filter(pk=client.pk, is_subscribed=False).update(
+        changed = Client.objects.filter(pk=client.pk, is_subscribed=False).update(
             is_subscribed=True, unsubscribed_at=None, updated=timezone.now()
         )
         client.refresh_from_db(fields=["is_subscribed", "unsubscribed_at"])
         audience.clients_changed(saved=[client])
+        if changed:
+            webhook_events.subscription_changed([(client.pk, client.email)], subscribed=True)
     return client

@@ -23,6 +23,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django_tenants.utils import schema_context
 
+from tenant_apps.webhooks import events as webhook_events
 from tenants.models import Workspace
 
 from . import stream
@@ -56,7 +57,7 @@ WITH v AS (
                                 network, agent)
     SELECT hit_id, kind, at, delivery_id, mailing_id, client_id, link_id, why <> '', why, network, agent FROM j
     ON CONFLICT (hit_id) DO NOTHING
-    RETURNING delivery_id, mailing_id, client_id, kind, at, machine
+    RETURNING hit_id, delivery_id, mailing_id, client_id, kind, at, machine
 ), per_delivery AS (
     SELECT delivery_id, max(mailing_id) AS mailing_id, max(client_id) AS client_id,
            min(at) FILTER (WHERE NOT machine) AS first_open,
@@ -91,7 +92,9 @@ WITH v AS (
     WHERE c.id = x.client_id
     RETURNING 1
 )
-SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM upsert), (SELECT count(*) FROM people)
+SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM upsert), (SELECT count(*) FROM people),
+       -- the people's new hits, for webhooks (only asked for when an endpoint wants opens or clicks)
+       CASE WHEN %(new_hit_ids)s THEN ARRAY(SELECT hit_id FROM ins WHERE NOT machine ORDER BY hit_id) END
 """
 
 
@@ -175,8 +178,11 @@ def write_workspace(schema_name: str, entries: list[Entry]) -> int:
         # Drains of one workspace take turns: concurrent upserts of the same deliveries
         # and clients in different orders could deadlock.
         cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"engagement:{schema_name}"])
-        cursor.execute(WRITE_SQL, params)
-        return cursor.fetchone()[0]
+        cursor.execute(WRITE_SQL, {**params, "new_hit_ids": webhook_events.wants_hits()})
+        written, _upserted, _people, new_hit_ids = cursor.fetchone()
+        if new_hit_ids:
+            webhook_events.engagement_hits(new_hit_ids)
+        return written
 
 
 def write_entries(entries: list[Entry]) -> int:

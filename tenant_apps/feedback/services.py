@@ -21,6 +21,7 @@ from tenant_apps.audience import services as audience
 from tenant_apps.audience.models import Client
 from tenant_apps.delivery import counters
 from tenant_apps.delivery.models import Delivery, Run
+from tenant_apps.webhooks import events as webhook_events
 
 from .incoming import Incoming
 from .models import FeedbackEvent, FeedbackSettings, Suppression, SuppressionLift
@@ -53,6 +54,7 @@ def record_events(incoming: list[Incoming], now: datetime | None = None) -> Reco
     with transaction.atomic():
         events = _insert_events(fresh, now, outcome)
         _mark_deliveries(events)
+        webhook_events.feedback_events(events)
         _apply_actions(events, FeedbackSettings.current(), now, outcome)
     outcome.recorded = len(events)
     outcome.run_ids = {delivery.run_id for event in events if (delivery := event.delivery) is not None}
@@ -183,12 +185,16 @@ def _apply_actions(events, rules, now, outcome):
             if counts.get(email, 0) >= rules.soft_bounce_limit:
                 reasons.setdefault(email, (Suppression.Reason.SOFT_BOUNCES, items[-1]))
     if complainers:
-        leaving = Client.objects.annotate(lower_email=Lower("email")).filter(
-            lower_email__in=complainers, is_subscribed=True
+        unsubscribed = list(
+            Client.objects.annotate(lower_email=Lower("email"))
+            .filter(lower_email__in=complainers, is_subscribed=True)
+            .select_for_update()
+            .values_list("id", "email")
         )
-        ids = list(leaving.values_list("pk", flat=True))
+        ids = [pk for pk, _email in unsubscribed]
         Client.objects.filter(pk__in=ids).update(is_subscribed=False, unsubscribed_at=now)
         audience.clients_changed(saved_ids=ids)
+        webhook_events.subscription_changed(unsubscribed, subscribed=False, at=now)
     if reasons:
         created = Suppression.objects.bulk_create(
             [Suppression(email=email, reason=reason, event=event) for email, (reason, event) in reasons.items()],

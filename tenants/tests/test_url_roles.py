@@ -16,6 +16,7 @@ from django_tenants.utils import schema_context
 from saas.factories import make_client, make_manager
 from tenant_apps.audience import urls as audience_urls
 from tenant_apps.delivery import urls as delivery_urls
+from tenant_apps.webhooks import urls as webhooks_urls
 from tenants import urls_workspace
 from tenants.invitations import invite
 
@@ -74,6 +75,14 @@ RULES = {
     ("workspace:remove", "post"): "owner",
     ("workspace:revoke", "post"): "owner",
     ("workspace:settings", "get"): "owner",
+    # outgoing webhooks: owners manage, everyone else reads the endpoints and their logs
+    ("webhooks:index", "get"): "read",
+    ("webhooks:detail", "get"): "read",
+    ("webhooks:add", "get"): "owner",
+    ("webhooks:edit", "get"): "owner",
+    ("webhooks:test", "post"): "owner",
+    ("webhooks:enable", "post"): "owner",
+    ("webhooks:delete", "post"): "owner",
 }
 ALLOWED = {
     "read": {"viewer", "manager", "editor", "owner"},
@@ -90,7 +99,9 @@ def names_of(module):
 def test_every_url_of_these_apps_is_classified():
     listed = {name for name, _method in RULES}
 
-    assert names_of(audience_urls) | names_of(delivery_urls) | names_of(urls_workspace) == listed
+    assert (
+        names_of(audience_urls) | names_of(delivery_urls) | names_of(urls_workspace) | names_of(webhooks_urls) == listed
+    )
 
 
 @pytest.fixture
@@ -98,6 +109,7 @@ def objects(workspace, member_factory):
     """One of everything a URL may point at, in acme."""
     from saas.factories import make_mailing
     from tenant_apps.audience.models import CustomField, ImportJob, MailingList, Segment, SubscriptionForm
+    from tenant_apps.webhooks.services import create_endpoint
 
     teammate = member_factory(workspace, "viewer")
     invitation = invite(
@@ -114,6 +126,7 @@ def objects(workspace, member_factory):
             name=f"Segment {uuid.uuid4().hex[:8]}",
             definition={"match": "all", "conditions": [{"kind": "field", "field": "city", "op": "is_not_empty"}]},
         )
+        endpoint, _secret = create_endpoint("https://127.0.0.1:9/hook", ["client.unsubscribed"])
     return {
         "audience:detail": [client.pk],
         "audience:edit": [client.pk],
@@ -139,6 +152,11 @@ def objects(workspace, member_factory):
         "workspace:change_role": [teammate.pk],
         "workspace:remove": [teammate.pk],
         "workspace:revoke": [invitation.pk],
+        "webhooks:detail": [endpoint.pk],
+        "webhooks:edit": [endpoint.pk],
+        "webhooks:test": [endpoint.pk],
+        "webhooks:enable": [endpoint.pk],
+        "webhooks:delete": [endpoint.pk],
     }
 
 
