@@ -55,6 +55,10 @@ SHARED_APPS = [
     "shared_apps.blog",
     "shared_apps.console",
     "shared_apps.deliverability",
+    # The REST API (tenant_apps/api): DRF, its OpenAPI schema, Swagger UI and Redoc from our own static files.
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
 ]
 
 TENANT_APPS = [
@@ -64,6 +68,7 @@ TENANT_APPS = [
     "tenant_apps.engagement",
     "tenant_apps.senders",
     "tenant_apps.feedback",
+    "tenant_apps.api",
 ]
 
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
@@ -390,3 +395,34 @@ REPUTATION_MAX_HARD_BOUNCE_RATE = env.float("REPUTATION_MAX_HARD_BOUNCE_RATE", d
 REPUTATION_MAX_COMPLAINT_RATE = env.float("REPUTATION_MAX_COMPLAINT_RATE", default=0.1)
 # A run's rates are counted at most this often while its bounces pour in (and once more after the last).
 REPUTATION_CHECK_SECONDS = env.float("REPUTATION_CHECK_SECONDS", default=5.0)
+
+# --- REST API (tenant_apps/api) -----------------------------------------------------------
+# Per key: a token bucket refilled at this rate, holding up to the burst.
+API_RATE_PER_SECOND = env.float("API_RATE_PER_SECOND", default=10.0)
+API_RATE_BURST = env.int("API_RATE_BURST", default=50)
+# Request bodies larger than this are refused with 413 before being read.
+API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=16 * 1024 * 1024)
+API_BULK_MAX_ROWS = 10_000
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["tenant_apps.api.authentication.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["tenant_apps.api.permissions.KeyAccess"],
+    "DEFAULT_PARSER_CLASSES": ["tenant_apps.api.parsers.LimitedJSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "tenant_apps.api.problems.exception_handler",
+    "UNAUTHENTICATED_USER": None,
+    "DEFAULT_PAGINATION_CLASS": "tenant_apps.api.pagination.IdCursorPagination",
+    "PAGE_SIZE": 100,
+    "DATETIME_FORMAT": "iso-8601",
+    "COERCE_DECIMAL_TO_STRING": False,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Rassylka API",
+    "DESCRIPTION": "The workspace's clients, lists, custom fields, messages, mailings and delivery log. "
+    "Authenticate with `Authorization: Bearer <key>` (keys: workspace settings → API keys).",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {},
+}

@@ -17,6 +17,8 @@ urlpatterns = [
     path("handoff/", redeem, name="handoff"),
     path("u/<str:token>/", unsubscribe, name="unsubscribe"),
     path("workspace/", include("tenants.urls_workspace")),
+    path("api/v1/", include("tenant_apps.api.urls_v1")),
+    path("", include("tenant_apps.api.urls")),
 ]
 
 if settings.DEBUG:

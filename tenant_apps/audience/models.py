@@ -160,6 +160,7 @@ class Membership(models.Model):
         MIGRATION = "migration", _("moved from before lists")
         MANUAL = "manual", _("by a member of the workspace")
         IMPORT = "import", _("CSV import")
+        API = "api", _("the API")
 
     mailing_list = models.ForeignKey(
         MailingList, verbose_name=_("list"), on_delete=models.CASCADE, related_name="memberships"

@@ -1,0 +1,15 @@
+"""/api/v1/: the REST API (key authentication, not membership)."""
+
+from rest_framework.routers import SimpleRouter
+
+from . import views
+
+router = SimpleRouter()
+router.register("clients", views.ClientViewSet, basename="client")
+router.register("lists", views.MailingListViewSet, basename="list")
+router.register("fields", views.CustomFieldViewSet, basename="field")
+router.register("messages", views.MessageViewSet, basename="message")
+router.register("mailings", views.MailingViewSet, basename="mailing")
+router.register("runs", views.RunViewSet, basename="run")
+
+urlpatterns = router.urls
