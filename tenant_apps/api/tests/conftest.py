@@ -18,7 +18,10 @@ class Api:
 
     def __init__(self, host, secret):
         self.client = DjangoClient(HTTP_HOST=host)
-        self.headers = {"HTTP_AUTHORIZATION": f"Bearer {secret}"} if secret else {}
+        # English answers (the default is Russian), as an integration would ask with Accept-Language.
+        self.headers = {"HTTP_ACCEPT_LANGUAGE": "en"}
+        if secret:
+            self.headers["HTTP_AUTHORIZATION"] = f"Bearer {secret}"
 
     def call(self, method, path, data=None, **extra):
         url = path if path.startswith("/api/") else "/api/v1" + path
@@ -31,6 +34,8 @@ class Api:
         )
 
     def get(self, path, params=None, **extra):
+        if path.startswith("http"):  # a "next" link
+            path = "/" + path.split("/", 3)[3]
         return self.client.get(path if path.startswith("/api/") else "/api/v1" + path, params, **self.headers, **extra)
 
     def post(self, path, data=None, **extra):
