@@ -375,6 +375,10 @@ class RunContext:
         )
         return self.identity.sign(message)  # DKIM, when the From domain is verified
 
+    def may_send(self, claimed):
+        """Whether the claimed delivery may still go out (the claim read the client's subscription)."""
+        return claimed.subscribed
+
 
 # A run's context is kept per worker thread for this long (the DKIM key is parsed once per run, not per
 # batch, when a fair consumer switches between runs batch by batch).
@@ -392,9 +396,16 @@ def run_context(run, workspace):
     if entry is None or time.monotonic() - entry[1] > CONTEXT_TTL:
         if len(cache) > 50:
             cache.clear()
-        entry = cache[key] = (RunContext(run, workspace), time.monotonic())
+        entry = cache[key] = (context_class(run)(run, workspace), time.monotonic())
     entry[0].run, entry[0].workspace = run, workspace  # the caller's fresh rows (deadline, status, quotas)
     return entry[0]
+
+
+def context_class(run):
+    """RunContext, or TransactionalContext for a transactional stream's run (its messages carry their own content)."""
+    from .transactional import TransactionalContext, is_stream_run  # transactional.py builds on this module
+
+    return TransactionalContext if is_stream_run(run) else RunContext
 
 
 # --- the loop -------------------------------------------------------------------------------
@@ -455,7 +466,7 @@ def send_batch(ctx, batch, *, sender, breaker, journal, me, probe, summary, on_p
             stamp, code, response = recovered[claimed.id]
             at = datetime.fromtimestamp(stamp, tz=UTC)
             results.append(result_for(claimed, Outcome(SENT, code, response), at, deadline))
-        elif not claimed.subscribed:  # unsubscribed, suppressed (or deleted) since the run was created
+        elif not ctx.may_send(claimed):  # unsubscribed, suppressed (or deleted) since the run was created
             results.append(Result(claimed.id, SKIPPED, finished_at=now, response="unsubscribed"))
         else:
             outcome = sender.send(

@@ -111,3 +111,72 @@ class Attempt(models.Model):
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.status} {self.smtp_code or ''}"
+
+
+class TransactionalStream(models.Model):
+    """The hidden system mailing and open-ended run that carry one kind of transactional message.
+
+    A transactional message (a double opt-in confirmation, a welcome, an API
+    send) has no mailing of its own; its Delivery belongs to its kind's
+    stream run, so the engine sends it with the same retries, attempt log,
+    breaker, suppression, From and DKIM as a campaign. The system mailing is
+    never scheduled (no mailing_changed), stays "created", and is left out of
+    every list of the workspace's mailings.
+    """
+
+    class Kind(models.TextChoices):
+        CONFIRMATION = "confirmation", pgettext_lazy("transactional kind", "subscription confirmation")
+        WELCOME = "welcome", pgettext_lazy("transactional kind", "welcome message")
+        API = "api", pgettext_lazy("transactional kind", "sent through the API")
+
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, unique=True)
+    mailing = models.OneToOneField(
+        "campaigns.Mailing", verbose_name=_("mailing"), on_delete=models.CASCADE, related_name="transactional_stream"
+    )
+    run = models.OneToOneField(Run, verbose_name=_("run"), on_delete=models.CASCADE, related_name="stream")
+
+    class Meta:
+        verbose_name = _("transactional stream")
+        verbose_name_plural = _("transactional streams")
+
+    def __str__(self):
+        return self.kind
+
+
+class TransactionalMessage(models.Model):
+    """One transactional delivery's own content (rendered when it was asked for) and idempotency key.
+
+    Its Delivery has no client (a stream run holds many messages to one
+    client, and a delivery is unique per run and client): the client is here.
+    Two requests with the same kind and non-empty key make one delivery.
+    """
+
+    delivery = models.OneToOneField(
+        Delivery, verbose_name=_("delivery"), on_delete=models.CASCADE, primary_key=True, related_name="transactional"
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=TransactionalStream.Kind.choices)
+    idempotency_key = models.CharField(_("idempotency key"), max_length=255, blank=True)
+    client = models.ForeignKey(
+        "audience.Client", verbose_name=_("client"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    subject = models.TextField(_("subject"))
+    body_text = models.TextField(_("plain-text body"))
+    body_html = models.TextField(_("HTML body"), blank=True)
+    # Marketing-like kinds (welcome, API sends to a client) stop for an unsubscribed client and carry
+    # the one-click unsubscribe headers; a confirmation goes to whoever just asked for it.
+    honours_unsubscribe = models.BooleanField(_("honours unsubscription"), default=True)
+    created = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("transactional message")
+        verbose_name_plural = _("transactional messages")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "idempotency_key"],
+                condition=~models.Q(idempotency_key=""),
+                name="transactional_once_per_key",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.kind}: {self.subject}"

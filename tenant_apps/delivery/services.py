@@ -165,8 +165,8 @@ def prepare_due_runs(mailing, *, workspace=None, moment=None):
 
 
 def after_run(run, *, workspace=None):
-    """Settle the mailing's status and schedule once a run's worker stops."""
-    mailing = Mailing.objects.filter(pk=run.mailing_id).first()
+    """Settle the mailing's status and schedule once a run's worker stops (a system mailing has neither)."""
+    mailing = Mailing.objects.filter(pk=run.mailing_id, transactional_stream__isnull=True).first()
     if mailing is not None:
         sync_schedule(mailing, workspace=workspace)
 

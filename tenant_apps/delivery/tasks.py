@@ -129,3 +129,26 @@ def resume_run(schema_name, run_id):
             return
         live, expiry = engine.claim_holders(run, timezone.now())
     add_workers(schema_name, run_id, live, expiry)
+
+
+@db_task(retries=3, retry_delay=30)
+def send_transactional_run(schema_name, run_id):
+    """Send a transactional stream's pending messages (transactional.py); come back for its retries.
+
+    Not through the fair consumer: these are few, and someone is waiting for them (a confirmation link).
+    """
+    from . import transactional
+
+    with schema_context(schema_name):
+        cache.delete(transactional.queued_key(schema_name, run_id))  # from here on, new messages queue a new task
+        run = transactional.reopen_stream_run(run_id)
+        if run is None:
+            return
+        progress = engine.process_run(run, current_workspace(), budget=TASK_BUDGET_SECONDS)
+        log.info("transactional run %s in %s: %s, %s", run_id, schema_name, progress.state, progress.summary)
+    if progress.state == "budget":
+        send_transactional_run(schema_name, run_id)
+    elif progress.state in ("waiting", "busy") and progress.wake_at is not None:
+        wake_key = f"delivery:transactional:wake:{schema_name}:{run_id}:{int(progress.wake_at.timestamp())}"
+        if cache.add(wake_key, 1, timeout=int(settings.DELIVERY_RETRY_MAX_DELAY + 3600)):
+            send_transactional_run.schedule((schema_name, run_id), eta=progress.wake_at)
