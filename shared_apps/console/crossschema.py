@@ -11,6 +11,7 @@ from datetime import datetime
 
 from tenant_apps.audience.models import Client
 from tenant_apps.campaigns.models import Mailing, Message
+from tenant_apps.delivery.models import TransactionalStream
 from tenants.crossschema import UnionQuery
 from tenants.crossschema import table as schema_table
 
@@ -75,6 +76,8 @@ def mailings(workspaces, *, status="", name=""):
             f" FROM {table(workspace, Mailing)} AS m"
             f" LEFT JOIN {table(workspace, Message)} AS msg ON msg.id = m.message_id"
             f" WHERE {where}"
+            # the hidden system mailings of transactional messages (tenant_apps/delivery/transactional.py)
+            f" AND NOT EXISTS (SELECT 1 FROM {table(workspace, TransactionalStream)} AS ts WHERE ts.mailing_id = m.id)"
         )
 
     return UnionQuery(

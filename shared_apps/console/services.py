@@ -21,7 +21,7 @@ class ConsoleActionRefused(Exception):
 def mailing_in(workspace, mailing_id):
     """One mailing of `workspace` (read inside its schema). Raises Mailing.DoesNotExist."""
     with schema_context(workspace.schema_name):
-        return Mailing.objects.get(pk=mailing_id)
+        return Mailing.objects.user_made().get(pk=mailing_id)
 
 
 def disable_refusal(mailing):
@@ -40,7 +40,7 @@ def set_mailing_disabled(workspace, mailing_id, disabled):
     ConsoleActionRefused for disabling a completed mailing.
     """
     with schema_context(workspace.schema_name), transaction.atomic():
-        mailing = Mailing.objects.select_for_update().get(pk=mailing_id)
+        mailing = Mailing.objects.user_made().select_for_update(of=("self",)).get(pk=mailing_id)
         refusal = disable_refusal(mailing) if disabled else None
         if refusal:
             raise ConsoleActionRefused(refusal)

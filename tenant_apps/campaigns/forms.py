@@ -174,6 +174,7 @@ class MailingForm(BootstrapFormMixin, forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["message"].queryset = Message.objects.user_made()
         self.fields["message"].empty_label = _("— choose a message —")
         self.fields["message"].error_messages["required"] = _("Choose the message to send.")
         self.style_widgets()

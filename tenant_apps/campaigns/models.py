@@ -4,12 +4,20 @@ from django.utils.translation import gettext_lazy as _
 from .html import sanitize_html
 
 
+class MessageQuerySet(models.QuerySet):
+    def user_made(self):
+        """The workspace's own messages: not those of the system mailings (delivery's transactional streams)."""
+        return self.exclude(mailings__transactional_stream__isnull=False)
+
+
 class Message(models.Model):
     subject = models.CharField(_("subject"), max_length=255)
     body_text = models.TextField(_("plain-text body"))
     body_html = models.TextField(_("HTML body"), blank=True)
     created = models.DateTimeField(_("created"), auto_now_add=True)
     updated = models.DateTimeField(_("updated"), auto_now=True)
+
+    objects = MessageQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("message")
@@ -29,6 +37,11 @@ class MailingQuerySet(models.QuerySet):
     def active(self):
         """Active mailings (the definition is on `Mailing.is_active`)."""
         return self.filter(status=Mailing.Status.RUNNING, is_paused=False, disabled_by_manager=False)
+
+    def user_made(self):
+        """The workspace's own mailings: not the hidden system mailings that carry transactional messages
+        (tenant_apps/delivery/transactional.py); those are never active either, being never scheduled."""
+        return self.filter(transactional_stream__isnull=True)
 
 
 class Mailing(models.Model):

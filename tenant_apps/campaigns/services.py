@@ -43,7 +43,7 @@ class ActionRefused(Exception):
 
 def dashboard_counts():
     """The workspace's headline numbers."""
-    mailings = Mailing.objects.aggregate(
+    mailings = Mailing.objects.user_made().aggregate(
         total=Count("id"),
         created=Count("id", filter=Q(status=Mailing.Status.CREATED)),
         running=Count("id", filter=Q(status=Mailing.Status.RUNNING)),
@@ -53,7 +53,7 @@ def dashboard_counts():
     sent = delivery_totals(timezone.now() - timedelta(days=REPORT_DAYS))
     return {
         "mailings": mailings["total"],
-        "messages": Message.objects.count(),
+        "messages": Message.objects.user_made().count(),
         "active_mailings": Mailing.objects.active().count(),
         "mailings_by_status": {key: mailings[key] for key in ("created", "running", "completed")},
         "clients": clients["total"],
@@ -70,7 +70,7 @@ def dashboard_counts():
 
 
 def messages_with_usage():
-    return Message.objects.annotate(mailing_count=Count("mailings")).order_by("-created", "-pk")
+    return Message.objects.user_made().annotate(mailing_count=Count("mailings")).order_by("-created", "-pk")
 
 
 def delete_message(message):

@@ -91,7 +91,7 @@ def message_create(request):
 def message_edit(request, pk):
     """Change a message. Owner, editor."""
     require_role(request, edit=True)
-    message = get_object_or_404(Message, pk=pk)
+    message = get_object_or_404(Message.objects.user_made(), pk=pk)
     form = MessageForm(request.POST or None, instance=message)
     if request.method == "POST" and form.is_valid():
         form.save()
@@ -103,7 +103,7 @@ def message_edit(request, pk):
 def message_detail(request, pk):
     """A message with its preview, rendered for the person looking. Any member, managers."""
     role = require_role(request)
-    message = get_object_or_404(Message, pk=pk)
+    message = get_object_or_404(Message.objects.user_made(), pk=pk)
     subject, text, html = services.render_preview(message, request.user, request.tenant.host)
     context = {
         "message_obj": message,
@@ -117,7 +117,7 @@ def message_detail(request, pk):
 def message_delete(request, pk):
     """Delete a message after confirmation; refused while a mailing uses it. Owner, editor."""
     require_role(request, edit=True)
-    message = get_object_or_404(Message, pk=pk)
+    message = get_object_or_404(Message.objects.user_made(), pk=pk)
     if request.method == "POST":
         try:
             services.delete_message(message)
@@ -134,7 +134,7 @@ def message_delete(request, pk):
 def message_send_test(request, pk):
     """Queue the message to the current user's own address. Owner, editor."""
     require_role(request, edit=True)
-    message = get_object_or_404(Message, pk=pk)
+    message = get_object_or_404(Message.objects.user_made(), pk=pk)
     try:
         services.send_test_message(message, request.user, request.tenant.host)
     except services.ActionRefused as refusal:
@@ -150,7 +150,7 @@ def message_send_test(request, pk):
 def mailing_list(request):
     """All mailings with their status. Any member, managers."""
     role = require_role(request)
-    mailings = Mailing.objects.select_related("message")
+    mailings = Mailing.objects.user_made().select_related("message")
     status = request.GET.get("status")
     if status in Mailing.Status.values:
         mailings = mailings.filter(status=status)
@@ -168,7 +168,7 @@ def mailing_form_page(request, form, mailing=None):
         "form": form,
         "mailing": mailing,
         "chosen_clients": services.clients_by_ids(form.chosen_client_ids()),
-        "has_messages": Message.objects.exists(),
+        "has_messages": Message.objects.user_made().exists(),
         "subscribed_count": services.subscribed_client_count(),
         "time_zone": request.tenant.time_zone,
     }
@@ -189,7 +189,7 @@ def mailing_create(request):
 def mailing_edit(request, pk):
     """Change a mailing, completed ones included (a later end sends again). Owner, editor."""
     require_role(request, edit=True)
-    mailing = get_object_or_404(Mailing, pk=pk)
+    mailing = get_object_or_404(Mailing.objects.user_made(), pk=pk)
     form = MailingForm(request.POST or None, instance=mailing)
     if request.method == "POST" and form.is_valid():
         services.save_mailing(form)
@@ -201,7 +201,7 @@ def mailing_edit(request, pk):
 def mailing_detail(request, pk):
     """One mailing: schedule, recipients, status, its latest run's figures. Any member, managers."""
     role = require_role(request)
-    mailing = get_object_or_404(Mailing.objects.select_related("message"), pk=pk)
+    mailing = get_object_or_404(Mailing.objects.user_made().select_related("message"), pk=pk)
     context = {
         "mailing": mailing,
         "recipient_count": services.recipient_count(mailing),
@@ -219,7 +219,7 @@ def mailing_detail(request, pk):
 def mailing_delete(request, pk):
     """Delete a mailing (and its delivery history) after confirmation. Owner, editor."""
     require_role(request, edit=True)
-    mailing = get_object_or_404(Mailing, pk=pk)
+    mailing = get_object_or_404(Mailing.objects.user_made(), pk=pk)
     if request.method == "POST":
         services.delete_mailing(mailing)
         messages.success(request, _("Mailing deleted."))
@@ -231,7 +231,7 @@ def mailing_delete(request, pk):
 def mailing_pause(request, pk):
     """Pause sending. Owner, editor."""
     require_role(request, edit=True)
-    mailing = get_object_or_404(Mailing, pk=pk)
+    mailing = get_object_or_404(Mailing.objects.user_made(), pk=pk)
     services.pause_mailing(mailing)
     messages.success(request, _("Mailing paused."))
     return redirect("campaigns:mailing_detail", pk=pk)
@@ -241,7 +241,7 @@ def mailing_pause(request, pk):
 def mailing_resume(request, pk):
     """Resume sending, unless a manager disabled the mailing. Owner, editor."""
     require_role(request, edit=True)
-    mailing = get_object_or_404(Mailing, pk=pk)
+    mailing = get_object_or_404(Mailing.objects.user_made(), pk=pk)
     try:
         services.resume_mailing(mailing)
     except services.ActionRefused as refusal:

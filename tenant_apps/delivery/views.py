@@ -59,7 +59,7 @@ def reports_index(request):
     Members (owner, editor, viewer) and managers; read-only.
     """
     role = require_role(request)
-    mailings = Paginator(Mailing.objects.order_by("-start_at", "-id"), MAILINGS_PER_PAGE).get_page(
+    mailings = Paginator(Mailing.objects.user_made().order_by("-start_at", "-id"), MAILINGS_PER_PAGE).get_page(
         request.GET.get("page")
     )
     counts = reports.mailing_counts(mailing.pk for mailing in mailings)
@@ -83,7 +83,7 @@ def mailing_report(request, pk):
     Members (owner, editor, viewer) and managers; read-only.
     """
     require_role(request)
-    mailing = get_object_or_404(Mailing, pk=pk)
+    mailing = get_object_or_404(Mailing.objects.user_made(), pk=pk)
     # Paginate plain runs (a cheap COUNT), then count deliveries for this page's runs only.
     runs = Paginator(mailing.runs.order_by("-scheduled_for", "-id"), RUNS_PER_PAGE).get_page(
         request.GET.get("runs_page")

@@ -163,3 +163,27 @@ def test_two_concurrent_identical_requests_make_one_delivery_and_one_message(
         assert TransactionalMessage.objects.filter(idempotency_key="pay-77").count() == 1
         assert Delivery.objects.get(pk=results[0]).status == Delivery.Status.SENT
     assert smtp_server.recipients == ["twice@example.com"]
+
+
+def test_the_system_mailing_shows_in_no_list_page_or_counter_of_the_workspace(
+    in_workspace, workspace_client, engine_settings, smtp_server, django_capture_on_commit_callbacks
+):
+    from django.urls import reverse
+
+    from tenant_apps.campaigns.models import Message
+    from tenant_apps.campaigns.services import dashboard_counts
+
+    engine_settings(smtp_server.port)
+    send(django_capture_on_commit_callbacks, email="a@example.com", subject="s", body_text="t")
+    stream = TransactionalStream.objects.get(kind=Kind.API)
+    workspace_client.force_login(factories.make_member(in_workspace, "owner"))
+
+    for name in ("campaigns:mailing_list", "campaigns:message_list", "delivery:reports"):
+        page = workspace_client.get(reverse(name))
+        assert page.status_code == 200 and "[system]" not in page.content.decode(), name
+    assert workspace_client.get(reverse("campaigns:mailing_detail", args=[stream.mailing_id])).status_code == 404
+    assert workspace_client.get(reverse("campaigns:message_edit", args=[stream.mailing.message_id])).status_code == 404
+    assert workspace_client.get(reverse("delivery:mailing_report", args=[stream.mailing_id])).status_code == 404
+    counts = dashboard_counts()
+    assert counts["mailings"] == 0 and counts["messages"] == 0
+    assert not Mailing.objects.user_made().exists() and not Message.objects.user_made().exists()

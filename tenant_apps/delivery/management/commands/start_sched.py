@@ -68,7 +68,7 @@ class Command(BaseCommand):
         return [workspace]
 
     def mailings(self, workspace, mailing_id):
-        queryset = Mailing.objects.select_related("message").order_by("pk")
+        queryset = Mailing.objects.user_made().select_related("message").order_by("pk")
         if mailing_id is None:
             return list(queryset)
         mailing = queryset.filter(pk=mailing_id).first()
