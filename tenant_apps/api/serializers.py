@@ -137,10 +137,20 @@ class MessageSerializer(StrictModelSerializer):
         fields = ["id", "subject", "body_text", "body_html", "created", "updated"]
 
 
+class IdList(serializers.ListField):
+    """Ids in, ids out (of a many-to-many relation)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(child=serializers.IntegerField(**ID), required=False, **kwargs)
+
+    def to_representation(self, data):
+        return sorted(item.pk for item in data.all())
+
+
 class MailingSerializer(StrictModelSerializer):
     message = serializers.IntegerField(source="message_id", **ID)
-    clients = serializers.ListField(child=serializers.IntegerField(**ID), required=False)
-    lists = serializers.ListField(child=serializers.IntegerField(**ID), required=False)
+    clients = IdList(help_text="The chosen clients, for audience “selected”.")
+    lists = IdList(help_text="The lists, for audience “lists”.")
 
     class Meta:
         model = Mailing
@@ -166,12 +176,6 @@ class MailingSerializer(StrictModelSerializer):
             "updated",
         ]
         read_only_fields = ["status", "is_paused", "disabled_by_manager", "pause_reason", "created", "updated"]
-
-    def to_representation(self, instance):
-        data = super().to_representation(instance)
-        data["clients"] = sorted(item.pk for item in instance.clients.all())
-        data["lists"] = sorted(item.pk for item in instance.lists.all())
-        return data
 
 
 class ScheduleSerializer(StrictSerializer):
@@ -235,3 +239,39 @@ class AttemptPageSerializer(serializers.Serializer):
     next = serializers.CharField(allow_null=True, help_text="The next, older page.")
     previous = serializers.CharField(allow_null=True, help_text="The previous, newer page.")
     results = AttemptSerializer(many=True)
+
+
+# --- transactional send -----------------------------------------------------------------
+
+
+class SendSerializer(StrictSerializer):
+    to = serializers.EmailField(
+        help_text="The one recipient. A client with this email gets their fields and "
+        "unsubscribe link filled in, and nothing is sent while they are unsubscribed."
+    )
+    message = serializers.IntegerField(required=False, help_text="A saved message's id…", **ID)
+    subject = serializers.CharField(required=False, max_length=255, help_text="…or a subject and body.")
+    body_text = serializers.CharField(required=False)
+    body_html = serializers.CharField(required=False, allow_blank=True)
+    values = serializers.DictField(
+        child=serializers.CharField(allow_blank=True, max_length=10_000),
+        required=False,
+        help_text='Up to 100 placeholder values: {"code": "1234"} fills {{ code }}.',
+    )
+
+    def validate_values(self, values):
+        if len(values) > 100:
+            raise serializers.ValidationError("At most 100 values.")
+        return values
+
+    def validate(self, data):
+        if ("message" in data) == ("subject" in data or "body_text" in data):
+            raise serializers.ValidationError("Give either “message” or “subject” and “body_text”.")
+        if "message" not in data and not ("subject" in data and "body_text" in data):
+            raise serializers.ValidationError("Give both “subject” and “body_text”.")
+        return data
+
+
+class SendResultSerializer(serializers.Serializer):
+    delivery = serializers.IntegerField()
+    status = serializers.CharField()

@@ -11,5 +11,7 @@ router.register("fields", views.CustomFieldViewSet, basename="field")
 router.register("messages", views.MessageViewSet, basename="message")
 router.register("mailings", views.MailingViewSet, basename="mailing")
 router.register("runs", views.RunViewSet, basename="run")
+router.register("deliveries", views.DeliveryViewSet, basename="delivery")
+router.register("send", views.SendViewSet, basename="send")
 
 urlpatterns = router.urls

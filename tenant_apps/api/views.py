@@ -19,7 +19,7 @@ from tenant_apps.audience.models import Client, CustomField, MailingList, Member
 from tenant_apps.campaigns import services as campaigns
 from tenant_apps.campaigns.forms import MailingForm, MessageForm
 from tenant_apps.campaigns.models import Mailing, Message
-from tenant_apps.delivery import reports
+from tenant_apps.delivery import reports, transactional
 from tenant_apps.delivery.models import Attempt, Delivery, Run
 
 from . import clients as api_clients
@@ -245,7 +245,7 @@ class CustomFieldViewSet(ReadWriteViewSet):
 @crud_schema(s.MessageSerializer)
 class MessageViewSet(ReadWriteViewSet):
     serializer_class = s.MessageSerializer
-    queryset = Message.objects.all()
+    queryset = Message.objects.user_made()
 
     def save(self, message, data):
         current = {"subject": message.subject, "body_text": message.body_text, "body_html": message.body_html}
@@ -266,14 +266,12 @@ MAILING = {200: s.MailingSerializer, **ERRORS}
 @crud_schema(s.MailingSerializer)
 class MailingViewSet(ReadWriteViewSet):
     serializer_class = s.MailingSerializer
-    queryset = Mailing.objects.prefetch_related("clients", "lists")
+    queryset = Mailing.objects.user_made().prefetch_related("clients", "lists")
 
     def save(self, mailing, data):
-        current = {}
+        own = [name for name in MailingForm.Meta.fields if name not in ("message", "clients", "lists")]
+        current = {name: getattr(mailing, name) for name in own}  # a new mailing's are the model's defaults
         if mailing.pk:
-            current = {
-                name: getattr(mailing, name) for name in MailingForm.Meta.fields if name not in ("clients", "lists")
-            }
             current |= {"message": mailing.message_id, "clients": [c.pk for c in mailing.clients.all()]}
             current |= {"lists": [item.pk for item in mailing.lists.all()]}
         values = {**current, **{name: value for name, value in data.items() if name != "message_id"}}
@@ -404,3 +402,53 @@ class RunViewSet(mixins.RetrieveModelMixin, ApiViewSet):
                 "results": s.AttemptSerializer(page.attempts, many=True).data,
             }
         )
+
+
+@extend_schema_view(retrieve=extend_schema(responses={200: s.DeliverySerializer, **ERRORS}))
+class DeliveryViewSet(mixins.RetrieveModelMixin, ApiViewSet):
+    """One delivery (a transactional send's, or a mailing's): its status and last response."""
+
+    serializer_class = s.DeliverySerializer
+    queryset = Delivery.objects.all()
+
+
+IDEMPOTENCY = OpenApiParameter(
+    "Idempotency-Key",
+    str,
+    OpenApiParameter.HEADER,
+    description="Up to 255 characters: a retried request with the same key sends nothing new and answers "
+    "with the first request's delivery.",
+)
+
+
+class SendViewSet(ApiViewSet):
+    serializer_class = s.SendSerializer
+
+    @extend_schema(
+        request=s.SendSerializer,
+        parameters=[IDEMPOTENCY],
+        responses={202: s.SendResultSerializer, **ERRORS},
+        description="Send one message to one address now, through the delivery engine (retries, attempt log, "
+        "breaker, suppression and unsubscribe rules). Answers at once with the delivery's id; "
+        "GET /api/v1/deliveries/{id}/ tells how it went.",
+    )
+    def create(self, request):
+        data = parse(s.SendSerializer, request.data)
+        key = request.headers.get("Idempotency-Key", "")
+        if len(key) > 255:
+            raise exceptions.ValidationError({"Idempotency-Key": [_("At most 255 characters.")]})
+        if "message" in data:
+            message = Message.objects.user_made().filter(pk=data["message"]).first()
+            if message is None:
+                raise exceptions.ValidationError({"message": [_("No such message.")]})
+            content = {"subject": message.subject, "body_text": message.body_text, "body_html": message.body_html}
+        else:
+            content = {name: data.get(name, "") for name in ("subject", "body_text", "body_html")}
+        delivery = transactional.send_transactional(
+            email=data["to"],
+            client=api_clients.client_by_email(data["to"]),
+            values=data.get("values"),
+            idempotency_key=key,
+            **content,
+        )
+        return Response({"delivery": delivery.pk, "status": delivery.status}, status=status.HTTP_202_ACCEPTED)

@@ -73,3 +73,11 @@ def api_as(db):
 def _no_rate_limit_unless_asked(settings):
     settings.API_RATE_BURST = 10_000
     settings.API_RATE_PER_SECOND = 10_000
+
+
+# The delivery tests' SMTP server over TCP and engine settings, for transactional sends.
+from tenant_apps.delivery.tests.conftest import (  # noqa: E402, F401
+    _fresh_worker_connection,
+    engine_settings,
+    smtp_server,
+)
