@@ -11,6 +11,12 @@ UNKNOWN_FIELD = _("Unknown or read-only field.")
 class RateLimitedMixin:
     """Counts every authenticated request against its key's bucket; headers on every answer."""
 
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        for name, value in request.query_params.items():
+            if "\x00" in name or "\x00" in value:  # PostgreSQL text cannot hold NUL
+                raise serializers.ValidationError({name.replace("\x00", ""): [_("Contains a NUL character.")]})
+
     def check_throttles(self, request):
         key = request.auth
         if key is None:
@@ -30,7 +36,8 @@ class RateLimitedMixin:
 
 
 class ApiViewSet(RateLimitedMixin, viewsets.GenericViewSet):
-    pass
+    # Ids are bigints: anything else is an unknown URL (404), never an out-of-range query.
+    lookup_value_regex = "[0-9]{1,18}"
 
 
 class StrictSerializer(serializers.Serializer):

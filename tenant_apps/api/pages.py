@@ -5,7 +5,6 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
-from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.renderers import OpenApiJsonRenderer
 
 from tenants.access import Role, require_role
@@ -13,6 +12,7 @@ from tenants.access import Role, require_role
 from . import keys
 from .forms import ApiKeyForm
 from .models import ApiKey
+from .openapi import schema_document
 
 
 def require_key_viewer(request):
@@ -61,9 +61,8 @@ def revoke_api_key(request, pk):
 def schema(request):
     """Workspace host, any member or manager: the OpenAPI 3 schema of /api/v1/ (JSON)."""
     require_role(request)
-    document = SchemaGenerator(urlconf="tenant_apps.api.urls_v1_root").get_schema(request=None, public=True)
-    document["servers"] = [{"url": request.build_absolute_uri("/").rstrip("/")}]
-    return HttpResponse(OpenApiJsonRenderer().render(document), content_type="application/vnd.oai.openapi+json")
+    document = OpenApiJsonRenderer().render(schema_document(request))
+    return HttpResponse(document, content_type="application/vnd.oai.openapi+json")
 
 
 def docs(request):

@@ -14,6 +14,20 @@ ID = {"min_value": 1, "max_value": 2**63 - 1}
 FieldValue = serializers.JSONField  # a string, number or boolean (checked by the field's type)
 
 
+class ProblemSerializer(serializers.Serializer):
+    """RFC 9457 problem details, as every error is answered."""
+
+    type = serializers.CharField()
+    title = serializers.CharField()
+    status = serializers.IntegerField()
+    detail = serializers.CharField()
+    errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        required=False,
+        help_text="Validation errors by field (“fields.<key>” for custom fields).",
+    )
+
+
 # --- clients -------------------------------------------------------------------------
 
 

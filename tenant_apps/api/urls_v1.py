@@ -1,5 +1,6 @@
 """/api/v1/: the REST API (key authentication, not membership)."""
 
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from . import views
@@ -14,4 +15,4 @@ router.register("runs", views.RunViewSet, basename="run")
 router.register("deliveries", views.DeliveryViewSet, basename="delivery")
 router.register("send", views.SendViewSet, basename="send")
 
-urlpatterns = router.urls
+urlpatterns = [path("schema/", views.SchemaView.as_view(), name="api-schema"), *router.urls]

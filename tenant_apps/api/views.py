@@ -11,6 +11,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import exceptions, mixins, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from tenant_apps.audience import fields as custom_fields
 from tenant_apps.audience import lists, services
@@ -24,11 +25,15 @@ from tenant_apps.delivery.models import Attempt, Delivery, Run
 
 from . import clients as api_clients
 from . import serializers as s
-from .base import ApiViewSet, check_form
+from .base import ApiViewSet, RateLimitedMixin, check_form
+from .openapi import schema_document
 from .pagination import IdCursorPagination
+from .problems import PROBLEM_TYPE
 
-PROBLEM = OpenApiResponse(OpenApiTypes.OBJECT, description="RFC 9457 problem details")
-ERRORS = {400: PROBLEM, 401: PROBLEM, 403: PROBLEM, 404: PROBLEM, 429: PROBLEM}
+PROBLEM = OpenApiResponse(s.ProblemSerializer, description="RFC 9457 problem details")
+ERRORS = {(code, PROBLEM_TYPE): PROBLEM for code in (400, 401, 403, 404, 429)}
+CONFLICT = {(409, PROBLEM_TYPE): PROBLEM}
+TOO_LARGE = {(413, PROBLEM_TYPE): PROBLEM}
 
 
 class Conflict(exceptions.APIException):
@@ -95,7 +100,10 @@ class ClientViewSet(ReadWriteViewSet):
         if params.get("list"):
             clients = lists.filter_by_list(clients, self.int_param("list"))
         if params.get("updated_since"):
-            since = parse_datetime(params["updated_since"])
+            try:
+                since = parse_datetime(params["updated_since"])
+            except ValueError:
+                since = None
             if since is None:
                 raise exceptions.ValidationError({"updated_since": [_("Not a date and time (ISO 8601).")]})
             clients = clients.filter(updated__gte=since)
@@ -151,7 +159,7 @@ class ClientViewSet(ReadWriteViewSet):
 
     @extend_schema(
         request=s.BulkDocSerializer,
-        responses={200: s.BulkResultSerializer, **ERRORS, 413: PROBLEM},
+        responses={200: s.BulkResultSerializer, **ERRORS, **TOO_LARGE},
         description="Create or update up to 10,000 clients by email in one transaction. Rows that break a rule "
         "are refused one by one with a reason (and their index); the others are applied.",
     )
@@ -193,7 +201,7 @@ def crud_schema(serializer):
         create=extend_schema(responses={201: serializer, **ERRORS}),
         update=extend_schema(responses={200: serializer, **ERRORS}),
         partial_update=extend_schema(responses={200: serializer, **ERRORS}),
-        destroy=extend_schema(responses={204: None, **ERRORS, 409: PROBLEM}),
+        destroy=extend_schema(responses={204: None, **ERRORS, **CONFLICT}),
     )
 
 
@@ -300,7 +308,7 @@ class MailingViewSet(ReadWriteViewSet):
         campaigns.pause_mailing(mailing)
         return Response(self.get_serializer(mailing).data)
 
-    @extend_schema(request=None, responses={**MAILING, 409: PROBLEM})
+    @extend_schema(request=None, responses={**MAILING, **CONFLICT})
     @action(detail=True, methods=["post"])
     def resume(self, request, pk=None):
         mailing = self.get_object()
@@ -452,3 +460,11 @@ class SendViewSet(ApiViewSet):
             **content,
         )
         return Response({"delivery": delivery.pk, "status": delivery.status}, status=status.HTTP_202_ACCEPTED)
+
+
+class SchemaView(RateLimitedMixin, APIView):
+    """The OpenAPI 3 schema of this API, for any key of the workspace (members read it at /api/schema/)."""
+
+    @extend_schema(exclude=True)
+    def get(self, request):
+        return Response(schema_document(request))
