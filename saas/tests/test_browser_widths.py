@@ -143,6 +143,7 @@ def pages(filled, journey_workspace):
         ("mailing report", f"/delivery/mailings/{mailing.pk}/"),
         ("members", "/workspace/members/"),
         ("workspace settings", "/workspace/settings/"),
+        ("API keys", "/workspace/api-keys/"),
     ]
     return public + [(name, f"{ws}.localhost", path) for name, path in workspace]
 

@@ -14,13 +14,14 @@ from django.urls import reverse
 from django_tenants.utils import schema_context
 
 from saas.factories import make_client, make_manager
+from tenant_apps.api import urls as api_urls
 from tenant_apps.audience import urls as audience_urls
 from tenant_apps.delivery import urls as delivery_urls
 from tenants import urls_workspace
 from tenants.invitations import invite
 
 # Who may do what: "read" any member and managers; "change" owners and editors;
-# "owner" owners only; "open" anyone, signed in or not (links from emails, hand-off).
+# "owner" owners only; "oversee" owners and managers; "open" anyone, signed in or not (links from emails, hand-off).
 RULES = {
     # audience
     ("audience:list", "get"): "read",
@@ -56,11 +57,18 @@ RULES = {
     ("workspace:remove", "post"): "owner",
     ("workspace:revoke", "post"): "owner",
     ("workspace:settings", "get"): "owner",
+    # the REST API's pages (the API itself, /api/v1/, takes keys: tenant_apps/api/tests)
+    ("api:keys", "get"): "oversee",
+    ("api:revoke_key", "post"): "owner",
+    ("api:schema", "get"): "read",
+    ("api:docs", "get"): "read",
+    ("api:redoc", "get"): "read",
 }
 ALLOWED = {
     "read": {"viewer", "manager", "editor", "owner"},
     "change": {"editor", "owner"},
     "owner": {"owner"},
+    "oversee": {"owner", "manager"},  # owners act, managers look
 }
 VISITORS = ["anonymous", "viewer", "manager", "editor", "owner"]
 
@@ -72,13 +80,14 @@ def names_of(module):
 def test_every_url_of_these_apps_is_classified():
     listed = {name for name, _method in RULES}
 
-    assert names_of(audience_urls) | names_of(delivery_urls) | names_of(urls_workspace) == listed
+    assert names_of(audience_urls) | names_of(delivery_urls) | names_of(urls_workspace) | names_of(api_urls) == listed
 
 
 @pytest.fixture
 def objects(workspace, member_factory):
     """One of everything a URL may point at, in acme."""
     from saas.factories import make_mailing
+    from tenant_apps.api.keys import create_key
     from tenant_apps.audience.models import CustomField, ImportJob, MailingList
 
     teammate = member_factory(workspace, "viewer")
@@ -91,7 +100,9 @@ def objects(workspace, member_factory):
         mailing = make_mailing()
         mailing_list = MailingList.objects.create(name=f"List {uuid.uuid4().hex[:8]}")
         field = CustomField.objects.create(key="city", label="City", type=CustomField.Type.TEXT)
+        api_key, _secret = create_key(name="guard", access="read", expires_at=None)
     return {
+        "api:revoke_key": [api_key.pk],
         "audience:detail": [client.pk],
         "audience:edit": [client.pk],
         "audience:delete": [client.pk],
