@@ -81,8 +81,8 @@ class BulkRowSerializer(serializers.Serializer):
 
 
 class BulkUpsertSerializer(StrictSerializer):
+    # Rows are not validated here but one by one in clients.bulk_upsert, so a bad row is refused alone.
     clients = serializers.ListField(
-        child=serializers.JSONField(),
         max_length=settings.API_BULK_MAX_ROWS,
         allow_empty=False,
         help_text=f"Up to {settings.API_BULK_MAX_ROWS:,} rows, each like BulkRow.",
