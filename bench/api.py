@@ -1,6 +1,6 @@
 """The REST API end to end under gunicorn: bulk upsert of clients, and transactional sends accepted per second.
 
-    .venv/bin/python bench/api.py [--requests 10] [--rows 10000] [--seconds 10] [--connections 16]
+    .venv/bin/python bench/api.py [--requests 10] [--rows 10000] [--parallel 1] [--seconds 10] [--connections 16]
 
 Needs `wrk` (Debian package `wrk`), PostgreSQL and Redis; uses DATABASE_URL /
 REDIS_URL / HUEY_REDIS_URL like the project (the database is created and
@@ -10,7 +10,8 @@ clients emptied at the start of every run.
 1. Bulk upsert: `--requests` POST /api/v1/clients/bulk/ of `--rows` new
    clients each (with a custom field), one after another, timed from the
    first request to the last answer (JSON encoding on the client side not
-   included); then the same requests again, which update every row.
+   included), `--parallel` of them in flight at once (default 1); then the
+   same requests again, which update every row.
 2. Transactional sends: wrk POSTs /api/v1/send/ (subject, body, a
    placeholder value) for `--seconds` with `--connections` connections;
    requests per second answered 202 (a delivery stored and its sending
@@ -32,6 +33,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -128,7 +130,7 @@ def post(port, host, secret, path, body: bytes):
         return json.loads(response.read())
 
 
-def bench_bulk(port, host, secret, requests, rows):
+def bench_bulk(port, host, secret, requests, rows, parallel):
     bodies = [
         json.dumps(
             {
@@ -146,9 +148,14 @@ def bench_bulk(port, host, secret, requests, rows):
     ]
     for label, counted in (("new clients", "created"), ("the same clients again (updates)", "updated")):
         started = time.perf_counter()
-        done = sum(post(port, host, secret, "/api/v1/clients/bulk/", body)[counted] for body in bodies)
+        with ThreadPoolExecutor(parallel) as pool:
+            answers = pool.map(lambda body: post(port, host, secret, "/api/v1/clients/bulk/", body), bodies)
+            done = sum(answer[counted] for answer in answers)
         elapsed = time.perf_counter() - started
-        print(f"bulk upsert, {label}: {done:,} clients in {elapsed:.1f} s = {done / elapsed:,.0f} clients/s")
+        print(
+            f"bulk upsert, {label}, {parallel} at a time: {done:,} clients in {elapsed:.1f} s "
+            f"= {done / elapsed:,.0f} clients/s"
+        )
         assert done == requests * rows, done
 
 
@@ -193,6 +200,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=10)
     parser.add_argument("--rows", type=int, default=10_000)
+    parser.add_argument("--parallel", type=int, default=1, help="bulk requests in flight at once")
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=16)
     args = parser.parse_args()
@@ -202,7 +210,7 @@ def main():
     port = free_port()
     server = start_gunicorn(port)
     try:
-        bench_bulk(port, workspace.host, secret, args.requests, args.rows)
+        bench_bulk(port, workspace.host, secret, args.requests, args.rows, args.parallel)
         bench_sends(port, workspace.host, secret, args.seconds, args.connections)
     finally:
         server.send_signal(signal.SIGTERM)
