@@ -418,8 +418,13 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Rassylka API",
-    "DESCRIPTION": "The workspace's clients, lists, custom fields, messages, mailings and delivery log. "
-    "Authenticate with `Authorization: Bearer <key>` (keys: workspace settings → API keys).",
+    "DESCRIPTION": "The workspace's clients, lists, custom fields, messages, mailings and delivery log, and "
+    "transactional sends. Authenticate with `Authorization: Bearer <key>` (keys: workspace settings → API keys; "
+    "a key works only on its own workspace's host). Errors are RFC 9457 problem details "
+    "(`application/problem+json`, field errors under `errors`); unknown fields are refused. Limits: a bulk upsert "
+    "takes at most 10,000 rows; a body at most API_MAX_BODY_BYTES (16 MiB by default, else 413); each key may make "
+    "API_RATE_PER_SECOND requests per second (10 by default) with bursts of API_RATE_BURST (50), stated in the "
+    "`RateLimit-*` headers of every answer (429 with `Retry-After` beyond).",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1",
