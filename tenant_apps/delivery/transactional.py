@@ -14,6 +14,7 @@ Runs inside the workspace's schema, like the engine.
 """
 
 import datetime as dt
+from contextlib import nullcontext
 
 from django.conf import settings
 from django.core.cache import cache
@@ -77,23 +78,23 @@ def send_transactional(
     honours_unsubscribe = kind != Kind.CONFIRMATION
     filled = fill_values(email, client, values, unsubscribe=honours_unsubscribe)
     now = timezone.now()
+    params = {
+        "kind": kind,
+        "key": idempotency_key,
+        "client": client.pk if client is not None else None,
+        "subject": fill(subject, filled).replace("\n", " "),
+        "text": fill(body_text, filled),
+        "html": fill(body_html, filled, html=True) if body_html else "",
+        "honours": honours_unsubscribe,
+        "now": now,
+    }
     with transaction.atomic():
         try:
-            with transaction.atomic():
+            # Only a keyed request can meet an earlier one: it alone needs the savepoint to undo its row.
+            with transaction.atomic() if idempotency_key else nullcontext():
                 delivery = Delivery.objects.create(run=stream.run, client=None, email=email, next_attempt_at=now)
-                params = {
-                    "delivery": delivery.pk,
-                    "kind": kind,
-                    "key": idempotency_key,
-                    "client": client.pk if client is not None else None,
-                    "subject": fill(subject, filled).replace("\n", " "),
-                    "text": fill(body_text, filled),
-                    "html": fill(body_html, filled, html=True) if body_html else "",
-                    "honours": honours_unsubscribe,
-                    "now": now,
-                }
                 with connection.cursor() as cursor:
-                    cursor.execute(INSERT_MESSAGE_SQL, params)
+                    cursor.execute(INSERT_MESSAGE_SQL, {**params, "delivery": delivery.pk})
                     if cursor.fetchone() is None:
                         raise _AlreadyAsked
         except _AlreadyAsked:
