@@ -40,10 +40,19 @@ STREAM_DEADLINE = dt.datetime(3000, 1, 1, tzinfo=dt.UTC)
 # While a send task for a stream is queued and not started, more messages need no other task.
 QUEUED_SECONDS = 30
 
-INSERT_MESSAGE_SQL = """
+# The delivery and its content in one statement. With a key met before, nothing comes back and the
+# caller rolls its savepoint back (the delivery row goes with it).
+INSERT_SQL = """
+WITH delivery AS (
+    INSERT INTO delivery_delivery (run_id, client_id, email, status, attempt_count, next_attempt_at, claimed_by,
+                                   last_response)
+    VALUES (%(run)s, NULL, %(email)s, 'pending', 0, %(now)s, '', '')
+    RETURNING id
+)
 INSERT INTO delivery_transactionalmessage
     (delivery_id, kind, idempotency_key, client_id, subject, body_text, body_html, honours_unsubscribe, created)
-VALUES (%(delivery)s, %(kind)s, %(key)s, %(client)s, %(subject)s, %(text)s, %(html)s, %(honours)s, %(now)s)
+SELECT delivery.id, %(kind)s, %(key)s, %(client)s, %(subject)s, %(text)s, %(html)s, %(honours)s, %(now)s
+FROM delivery
 ON CONFLICT (kind, idempotency_key) WHERE idempotency_key > '' DO NOTHING
 RETURNING delivery_id
 """
@@ -74,11 +83,13 @@ def send_transactional(
     client's unsubscription (they just asked for it); other kinds stop for an
     unsubscribed client. Every kind stops for a suppressed address.
     """
-    stream = stream_for(kind)
+    run_id = stream_run_id(kind)
     honours_unsubscribe = kind != Kind.CONFIRMATION
     filled = fill_values(email, client, values, unsubscribe=honours_unsubscribe)
     now = timezone.now()
     params = {
+        "run": run_id,
+        "email": email,
         "kind": kind,
         "key": idempotency_key,
         "client": client.pk if client is not None else None,
@@ -88,20 +99,21 @@ def send_transactional(
         "honours": honours_unsubscribe,
         "now": now,
     }
-    with transaction.atomic():
-        try:
-            # Only a keyed request can meet an earlier one: it alone needs the savepoint to undo its row.
-            with transaction.atomic() if idempotency_key else nullcontext():
-                delivery = Delivery.objects.create(run=stream.run, client=None, email=email, next_attempt_at=now)
-                with connection.cursor() as cursor:
-                    cursor.execute(INSERT_MESSAGE_SQL, {**params, "delivery": delivery.pk})
-                    if cursor.fetchone() is None:
-                        raise _AlreadyAsked
-        except _AlreadyAsked:
-            return Delivery.objects.get(transactional__kind=kind, transactional__idempotency_key=idempotency_key)
-        schema_name, run_id = connection.schema_name, stream.run_id
-        transaction.on_commit(lambda: queue_sending(schema_name, run_id))
-    return delivery
+    try:
+        # One statement: atomic by itself. Only a keyed request can meet an earlier one; it alone needs a
+        # savepoint, to undo its delivery row (and it waits there for a concurrent twin's transaction).
+        with transaction.atomic() if idempotency_key else nullcontext(), connection.cursor() as cursor:
+            cursor.execute(INSERT_SQL, params)
+            row = cursor.fetchone()
+            if row is None:
+                raise _AlreadyAsked
+    except _AlreadyAsked:
+        return Delivery.objects.get(transactional__kind=kind, transactional__idempotency_key=idempotency_key)
+    schema_name = connection.schema_name
+    transaction.on_commit(lambda: queue_sending(schema_name, run_id))  # at once when not in a transaction
+    return Delivery(
+        pk=row[0], run_id=run_id, client=None, email=email, status=Delivery.Status.PENDING, next_attempt_at=now
+    )
 
 
 def fill_values(email, client, values, *, unsubscribe):
@@ -112,6 +124,11 @@ def fill_values(email, client, values, *, unsubscribe):
             links = UnsubscribeLinks(current_workspace().host, connection.schema_name)
             filled["unsubscribe_url"] = links.url(client.pk)
     return filled | {key: str(value) for key, value in (values or {}).items()}
+
+
+def stream_run_id(kind: str) -> int:
+    run_id = TransactionalStream.objects.filter(kind=kind).values_list("run_id", flat=True).first()
+    return run_id if run_id is not None else stream_for(kind).run_id
 
 
 def stream_for(kind: str) -> TransactionalStream:
