@@ -48,19 +48,19 @@ def parse(serializer_class, data, **kwargs):
 
 
 class ReadWriteViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, ApiViewSet):
-    """List, get, delete from mixins; create and update go through `save(instance, data)`."""
+    """List, get, delete from mixins; create and change (PATCH: what is left out keeps its value) go through
+    `save(instance, data)`, which runs the web form's rules. No PUT: a change is always partial."""
+
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def create(self, request):
         instance = self.save(self.serializer_class.Meta.model(), parse(self.serializer_class, request.data))
         return Response(self.get_serializer(instance).data, status=status.HTTP_201_CREATED)
 
-    def update(self, request, pk=None):
+    def partial_update(self, request, pk=None):
         instance = self.get_object()
         data = parse(self.serializer_class, request.data, instance=instance, partial=True)
         return Response(self.get_serializer(self.save(instance, data)).data)
-
-    def partial_update(self, request, pk=None):
-        return self.update(request, pk)
 
 
 # --- clients -------------------------------------------------------------------------------
@@ -80,10 +80,9 @@ class ReadWriteViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.
     ),
     retrieve=extend_schema(responses={200: s.ClientSerializer, **ERRORS}),
     create=extend_schema(responses={201: s.ClientSerializer, **ERRORS}),
-    update=extend_schema(
+    partial_update=extend_schema(
         responses={200: s.ClientSerializer, **ERRORS}, description="Fields left out keep their value."
     ),
-    partial_update=extend_schema(responses={200: s.ClientSerializer, **ERRORS}),
     destroy=extend_schema(responses={204: None, **ERRORS}),
 )
 class ClientViewSet(ReadWriteViewSet):
@@ -199,7 +198,6 @@ def crud_schema(serializer):
         list=extend_schema(responses={200: serializer(many=True), **ERRORS}),
         retrieve=extend_schema(responses={200: serializer, **ERRORS}),
         create=extend_schema(responses={201: serializer, **ERRORS}),
-        update=extend_schema(responses={200: serializer, **ERRORS}),
         partial_update=extend_schema(responses={200: serializer, **ERRORS}),
         destroy=extend_schema(responses={204: None, **ERRORS, **CONFLICT}),
     )

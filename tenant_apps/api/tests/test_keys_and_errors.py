@@ -155,6 +155,17 @@ def test_unknown_url_under_the_api_is_a_problem(api):
     assert response["Content-Type"] == "application/problem+json"
 
 
+def test_changes_are_patches_and_put_is_not_allowed(workspace, api):
+    from saas.factories import make_client
+
+    client = make_client(workspace=workspace)
+
+    response = api.put(f"/clients/{client.pk}/", {"email": "x@example.com"})
+
+    assert response.status_code == 405
+    assert response["Content-Type"] == "application/problem+json"
+
+
 def test_body_over_the_limit_is_refused_before_reading(api, settings):
     settings.API_MAX_BODY_BYTES = 100
 
