@@ -55,6 +55,10 @@ SHARED_APPS = [
     "shared_apps.blog",
     "shared_apps.console",
     "shared_apps.deliverability",
+    # The REST API (tenant_apps/api): DRF, its OpenAPI schema, Swagger UI and Redoc from our own static files.
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
 ]
 
 TENANT_APPS = [
@@ -65,6 +69,7 @@ TENANT_APPS = [
     "tenant_apps.senders",
     "tenant_apps.feedback",
     "tenant_apps.webhooks",
+    "tenant_apps.api",
 ]
 
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
@@ -422,4 +427,40 @@ SUBSCRIPTION_FORM_LIMITS = {
     "window": env.int("SUBSCRIPTION_FORM_WINDOW", default=60),
     "per_ip": env.int("SUBSCRIPTION_FORM_POSTS_PER_IP", default=10),
     "per_form": env.int("SUBSCRIPTION_FORM_POSTS_PER_FORM", default=600),
+}
+
+# --- REST API (tenant_apps/api) -----------------------------------------------------------
+# Per key: a token bucket refilled at this rate, holding up to the burst.
+API_RATE_PER_SECOND = env.float("API_RATE_PER_SECOND", default=10.0)
+API_RATE_BURST = env.int("API_RATE_BURST", default=50)
+# Request bodies larger than this are refused with 413 before being read.
+API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=16 * 1024 * 1024)
+API_BULK_MAX_ROWS = 10_000
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["tenant_apps.api.authentication.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["tenant_apps.api.permissions.KeyAccess"],
+    "DEFAULT_PARSER_CLASSES": ["tenant_apps.api.parsers.LimitedJSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "tenant_apps.api.problems.exception_handler",
+    "UNAUTHENTICATED_USER": None,
+    "DEFAULT_PAGINATION_CLASS": "tenant_apps.api.pagination.IdCursorPagination",
+    "PAGE_SIZE": 100,
+    "DATETIME_FORMAT": "iso-8601",
+    "COERCE_DECIMAL_TO_STRING": False,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Rassylka API",
+    "DESCRIPTION": "The workspace's clients, lists, custom fields, messages, mailings and delivery log, and "
+    "transactional sends. Authenticate with `Authorization: Bearer <key>` (keys: workspace settings → API keys; "
+    "a key works only on its own workspace's host). Errors are RFC 9457 problem details "
+    "(`application/problem+json`, field errors under `errors`); unknown fields are refused. Limits: a bulk upsert "
+    "takes at most 10,000 rows; a body at most API_MAX_BODY_BYTES (16 MiB by default, else 413); each key may make "
+    "API_RATE_PER_SECOND requests per second (10 by default) with bursts of API_RATE_BURST (50), stated in the "
+    "`RateLimit-*` headers of every answer (429 with `Retry-After` beyond).",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {},
 }

@@ -22,6 +22,8 @@ urlpatterns = [
     path("f/confirm/<str:token>/", public_views.confirm, name="confirm_subscription"),
     path("f/<str:slug>/", public_views.subscribe, name="subscribe"),
     path("workspace/", include("tenants.urls_workspace")),
+    path("api/v1/", include("tenant_apps.api.urls_v1")),
+    path("", include("tenant_apps.api.urls")),
 ]
 
 if settings.DEBUG:

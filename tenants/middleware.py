@@ -13,7 +13,8 @@ from .access import workspace_role
 from .hostcache import workspace_for_host
 
 # Paths on a workspace host that need no membership.
-OPEN_WORKSPACE_PATHS = ("/static/", "/media/", "/i18n/", "/handoff/", "/u/", "/p/", "/f/", "/favicon.ico")
+# The REST API authenticates by its own keys (tenant_apps/api), not by membership.
+OPEN_WORKSPACE_PATHS = ("/static/", "/media/", "/i18n/", "/handoff/", "/u/", "/p/", "/f/", "/favicon.ico", "/api/v1/")
 
 
 class WorkspaceMainMiddleware(TenantMainMiddleware):

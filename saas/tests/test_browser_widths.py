@@ -205,6 +205,7 @@ def pages(filled, journey_workspace):
         ("webhooks", "/webhooks/"),
         ("webhook endpoint", f"/webhooks/{filled['endpoint'].pk}/"),
         ("webhook form", f"/webhooks/{filled['endpoint'].pk}/edit/"),
+        ("API keys", "/workspace/api-keys/"),
     ]
     return public + [(name, f"{ws}.localhost", path) for name, path in workspace]
 

@@ -134,3 +134,19 @@ def mailing_lists_condition(mailing_id: int) -> tuple[str, dict]:
         "WHERE m.mailing_list_id = ANY(%(lists)s) AND m.status = 'subscribed')"
     )
     return sql, {"lists": list_ids}
+
+
+@transaction.atomic
+def set_list_membership(
+    client: Client, mailing_list: MailingList, subscribed: bool, source: str = Membership.Source.MANUAL
+) -> Membership:
+    """Subscribe a client to one list, or mark them unsubscribed from it (the row stays for its history)."""
+    status = Status.SUBSCRIBED if subscribed else Status.UNSUBSCRIBED
+    now = timezone.now()
+    membership, created = Membership.objects.select_for_update().get_or_create(
+        mailing_list=mailing_list, client=client, defaults={"status": status, "changed_at": now, "source": source}
+    )
+    if not created and membership.status != status:
+        membership.status, membership.changed_at, membership.source = status, now, source
+        membership.save(update_fields=["status", "changed_at", "source"])
+    return membership

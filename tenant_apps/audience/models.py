@@ -168,6 +168,7 @@ class Membership(models.Model):
         IMPORT = "import", _("CSV import")
         FORM = "form", _("subscription form")
         PREFERENCES = "preferences", _("the subscriber's preference centre")
+        API = "api", _("the API")
 
     mailing_list = models.ForeignKey(
         MailingList, verbose_name=_("list"), on_delete=models.CASCADE, related_name="memberships"

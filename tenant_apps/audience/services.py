@@ -407,7 +407,17 @@ def clean_row(cells, positions, header_length, definitions=None):
     values = {field: unescape_formula(cells[index].strip()) for field, index in positions.items()}
     values.setdefault("full_name", "")
     values.setdefault("comment", "")
-    if any("\x00" in value for value in values.values()):
+    return clean_client_values(values, definitions)
+
+
+def clean_client_values(values, definitions=None):
+    """The checks every bulk path (CSV import, API bulk upsert) applies to one client's values.
+
+    `values` has "email" and optionally "full_name", "comment" (strings) and
+    "fields.<key>" (a custom field's raw value). Returns
+    ({email, full_name?, comment?, fields}, None, {}) or (None, reason, params).
+    """
+    if any("\x00" in value for value in values.values() if isinstance(value, str)):
         return None, REASON_NUL, {}  # PostgreSQL text cannot hold NUL
     email = values["email"]
     if not email:
@@ -418,7 +428,7 @@ def clean_row(cells, positions, header_length, definitions=None):
         validate_email(email)
     except ValidationError:
         return None, REASON_INVALID_EMAIL, {}
-    if len(values["full_name"]) > MAX_FULL_NAME:
+    if len(values.get("full_name") or "") > MAX_FULL_NAME:
         return None, REASON_NAME_TOO_LONG, {"max": MAX_FULL_NAME}
     values["fields"] = {}
     for column in [name for name in values if name.startswith(custom_fields.FIELD_COLUMN)]:
@@ -462,6 +472,73 @@ def insert_new_clients(batch):
     clients_changed(saved=created, added_emails=[row[1] for row in created])  # in the batch's transaction
     webhook_events.subscription_changed([(row[0], row[1]) for row in created], subscribed=True, at=now)
     return len(created)
+
+
+UPDATE_EXISTING_SQL = """
+    UPDATE audience_client c SET
+        full_name = COALESCE(batch.full_name, c.full_name),
+        comment = COALESCE(batch.comment, c.comment),
+        fields = c.fields || batch.fields::jsonb,
+        is_subscribed = COALESCE(batch.subscribed, c.is_subscribed),
+        unsubscribed_at = CASE
+            WHEN batch.subscribed IS NULL THEN c.unsubscribed_at
+            WHEN batch.subscribed THEN NULL
+            ELSE COALESCE(c.unsubscribed_at, %s) END,
+        updated = %s
+    FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::boolean[])
+        AS batch(email, full_name, comment, fields, subscribed)
+    WHERE lower(c.email) = lower(batch.email)
+    RETURNING lower(c.email)
+"""
+
+INSERT_UPSERTED_SQL = """
+    INSERT INTO audience_client (email, full_name, comment, fields, is_subscribed, unsubscribed_at, created, updated)
+    SELECT email, COALESCE(full_name, ''), COALESCE(comment, ''), fields::jsonb, COALESCE(subscribed, true),
+        CASE WHEN subscribed = false THEN %s::timestamptz END, %s, %s
+    FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::boolean[])
+        AS batch(email, full_name, comment, fields, subscribed)
+    ON CONFLICT DO NOTHING
+    RETURNING lower(email)
+"""
+
+
+def _upsert_arrays(rows):
+    return [
+        [row["email"] for row in rows],
+        [row.get("full_name") for row in rows],
+        [row.get("comment") for row in rows],
+        [json.dumps(row.get("fields") or {}, ensure_ascii=False) for row in rows],
+        [row.get("is_subscribed") for row in rows],
+    ]
+
+
+def upsert_clients(rows):
+    """Create or update clients by email, set-based (two statements for any number of rows).
+
+    Each row is a cleaned {email, full_name?, comment?, fields, is_subscribed?}
+    with distinct emails; a missing (None) value keeps the stored one, given
+    custom fields are merged into the stored ones. New clients count against
+    the workspace's client limit. Returns (created emails, updated emails,
+    emails refused for the limit), all lowercased. Call inside a transaction.
+    """
+    from tenant_apps.senders.quotas import client_room, workspace_here
+
+    if not rows:
+        return [], [], []
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(UPDATE_EXISTING_SQL, [now, now, *_upsert_arrays(rows)])
+        updated = {row[0] for row in cursor.fetchall()}
+        new_rows = [row for row in rows if row["email"].lower() not in updated]
+        room = client_room(workspace_here())
+        over_limit = [] if room is None else [row["email"].lower() for row in new_rows[room:]]
+        new_rows = new_rows if room is None else new_rows[:room]
+        created = []
+        if new_rows:
+            cursor.execute(INSERT_UPSERTED_SQL, [now, now, now, *_upsert_arrays(new_rows)])
+            created = [row[0] for row in cursor.fetchall()]
+    counters.recipients_added(created)
+    return created, sorted(updated), over_limit
 
 
 def create_import_job(uploaded_file, uploaded_by="", target_list=None):

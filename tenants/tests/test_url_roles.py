@@ -14,6 +14,7 @@ from django.urls import reverse
 from django_tenants.utils import schema_context
 
 from saas.factories import make_client, make_manager
+from tenant_apps.api import urls as api_urls
 from tenant_apps.audience import urls as audience_urls
 from tenant_apps.delivery import urls as delivery_urls
 from tenant_apps.webhooks import urls as webhooks_urls
@@ -21,7 +22,7 @@ from tenants import urls_workspace
 from tenants.invitations import invite
 
 # Who may do what: "read" any member and managers; "change" owners and editors;
-# "owner" owners only; "open" anyone, signed in or not (links from emails, hand-off).
+# "owner" owners only; "oversee" owners and managers; "open" anyone, signed in or not (links from emails, hand-off).
 RULES = {
     # audience
     ("audience:list", "get"): "read",
@@ -83,11 +84,18 @@ RULES = {
     ("webhooks:test", "post"): "owner",
     ("webhooks:enable", "post"): "owner",
     ("webhooks:delete", "post"): "owner",
+    # the REST API's pages (the API itself, /api/v1/, takes keys: tenant_apps/api/tests)
+    ("api:keys", "get"): "oversee",
+    ("api:revoke_key", "post"): "owner",
+    ("api:schema", "get"): "read",
+    ("api:docs", "get"): "read",
+    ("api:redoc", "get"): "read",
 }
 ALLOWED = {
     "read": {"viewer", "manager", "editor", "owner"},
     "change": {"editor", "owner"},
     "owner": {"owner"},
+    "oversee": {"owner", "manager"},  # owners act, managers look
 }
 VISITORS = ["anonymous", "viewer", "manager", "editor", "owner"]
 
@@ -100,7 +108,12 @@ def test_every_url_of_these_apps_is_classified():
     listed = {name for name, _method in RULES}
 
     assert (
-        names_of(audience_urls) | names_of(delivery_urls) | names_of(urls_workspace) | names_of(webhooks_urls) == listed
+        names_of(audience_urls)
+        | names_of(delivery_urls)
+        | names_of(urls_workspace)
+        | names_of(webhooks_urls)
+        | names_of(api_urls)
+        == listed
     )
 
 
@@ -108,6 +121,7 @@ def test_every_url_of_these_apps_is_classified():
 def objects(workspace, member_factory):
     """One of everything a URL may point at, in acme."""
     from saas.factories import make_mailing
+    from tenant_apps.api.keys import create_key
     from tenant_apps.audience.models import CustomField, ImportJob, MailingList, Segment, SubscriptionForm
     from tenant_apps.webhooks.services import create_endpoint
 
@@ -127,7 +141,9 @@ def objects(workspace, member_factory):
             definition={"match": "all", "conditions": [{"kind": "field", "field": "city", "op": "is_not_empty"}]},
         )
         endpoint, _secret = create_endpoint("https://127.0.0.1:9/hook", ["client.unsubscribed"])
+        api_key, _secret = create_key(name="guard", access="read", expires_at=None)
     return {
+        "api:revoke_key": [api_key.pk],
         "audience:detail": [client.pk],
         "audience:edit": [client.pk],
         "audience:delete": [client.pk],
