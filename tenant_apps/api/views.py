@@ -275,11 +275,12 @@ class MailingViewSet(ReadWriteViewSet):
     queryset = Mailing.objects.user_made().prefetch_related("clients", "lists")
 
     def save(self, mailing, data):
-        own = [name for name in MailingForm.Meta.fields if name not in ("message", "clients", "lists")]
+        own = [name for name in MailingForm.Meta.fields if name not in ("message", "clients", "lists", "segments")]
         current = {name: getattr(mailing, name) for name in own}  # a new mailing's are the model's defaults
         if mailing.pk:
             current |= {"message": mailing.message_id, "clients": [c.pk for c in mailing.clients.all()]}
             current |= {"lists": [item.pk for item in mailing.lists.all()]}
+            current |= {"segments": [item.pk for item in mailing.segments.all()]}
         values = {**current, **{name: value for name, value in data.items() if name != "message_id"}}
         if "message_id" in data:
             values["message"] = data["message_id"]

@@ -20,7 +20,6 @@ on this deployment, which is what the log and "was this address erased?"
 need. Rotating SECRET_KEY changes the hashes of later erasures.
 """
 
-import codecs
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,7 +35,7 @@ from tenant_apps.engagement.models import DeliveryEngagement, Hit
 from tenant_apps.feedback.models import FeedbackEvent, Suppression, SuppressionLift
 from tenants.crossschema import quote_ident
 
-from . import services
+from . import importfile, services
 from .models import Client, DataRightsLog, ImportJob, Membership
 
 HASH_SALT = "rassylka.audience.data_rights.email"
@@ -266,33 +265,46 @@ def _erase_feedback(erasure: Erasure) -> int:
     return events + suppressions + lifts
 
 
-# services.decode_csv's encoding names → the codec that writes the file back the same way.
-CODECS = {"UTF-16": "utf-16", "UTF-8": "utf-8", "Windows-1251": "cp1251"}
+def _import_text(job: ImportJob) -> tuple[str, str] | None:
+    """(text, codec) of an unfinished import's stored CSV (zipped or not); None if the import refuses it."""
+    try:
+        codec, _name, _lines = services.scan_encoding(services.open_import_file(job))
+        return services.open_import_file(job).read().decode(codec), codec
+    except services.ImportRefused:
+        return None  # a file the import refuses holds no row it could read
+
+
+def _replace_import_file(job: ImportJob, data: bytes) -> None:
+    if job.file_oid is None:
+        job.data = data
+        job.save(update_fields=["data"])
+        return
+    old_oid = job.file_oid
+    job.file_oid, job.file_size = importfile.store([data])
+    job.save(update_fields=["file_oid", "file_size"])
+    importfile.delete(old_oid)
 
 
 def _erase_from_imports(erasure: Erasure) -> int:
     """Blank the lines of unfinished imports' files that hold the address (finished ones keep no file).
 
     Lines are blanked, not removed, so the import's line numbers stay right;
-    the rejected-rows report loses the address too.
+    the rejected-rows report loses the address too. A zipped upload is
+    written back as the plain CSV it held.
     """
     changed = 0
     needle = erasure.email.lower()
-    for job in ImportJob.objects.select_for_update().exclude(data=b""):
-        data = bytes(job.data)
-        try:
-            text, encoding = services.decode_csv(data)
-        except services.ImportRefused:
-            continue  # a file the import refuses holds no row it could read; the sweep does not read bytes
-        if needle not in text.lower():
+    stored = ImportJob.objects.select_for_update().filter(Q(file_oid__isnull=False) | ~Q(data=b""))
+    for job in stored:
+        read = _import_text(job)
+        if read is None or needle not in read[0].lower():
             continue
+        text, codec = read
         lines = text.splitlines(keepends=True)
         kept = "".join(line[len(line.rstrip("\r\n")) :] if needle in line.lower() else line for line in lines)
         # A quoted cell spanning lines could hide the address from the line test; the sweep's rule applies.
         kept = re.sub(re.escape(erasure.email), erasure.erased, kept, flags=re.IGNORECASE)
-        codec = CODECS[encoding] if encoding != "UTF-8" or not data.startswith(codecs.BOM_UTF8) else "utf-8-sig"
-        job.data = kept.encode(codec)
-        job.save(update_fields=["data"])
+        _replace_import_file(job, kept.encode("utf-8" if codec == "utf-8-sig" else codec))
         changed += 1
     for job in ImportJob.objects.filter(errors__icontains=erasure.email):
         job.errors = [
@@ -360,7 +372,9 @@ def erase_client(client: Client, *, by: str) -> ErasureResult:
         erasure = Erasure(client=client, email=client.email, erased=erased_address(client.email))
         changed = {name: section(erasure) for name, section in ERASURE_SECTIONS}
         client.delete()  # memberships and hand-picked mailings go with it
+        # The unique-recipient row is dropped at once (not left at 0 with the email); the console index row too.
         counters.recipients_erased([erasure.email])
+        services.clients_changed(deleted_ids=[client_id])
         swept = _sweep_schema(erasure)
         hashed = email_hash(erasure.email)
         DataRightsLog.objects.create(action=DataRightsLog.Action.ERASE, client_id=client_id, email_hash=hashed, by=by)

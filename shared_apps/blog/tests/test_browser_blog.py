@@ -58,7 +58,9 @@ def test_visitor_opens_the_home_page_and_reads_a_post(live_site, page, cleanup_p
     page.wait_for_url(live_site.url(post.get_absolute_url()))
     assert page.locator("h1").inner_text() == title
     assert page.locator(".post-body h2").inner_text() == "Прогрев"
-    assert page.get_by_test_id("post-views").inner_text() == "1 просмотр"
+    assert page.get_by_test_id("post-views").inner_text() == "0 просмотров", "a page shows the count before its view"
+    page.reload()
+    assert page.get_by_test_id("post-views").inner_text() == "1 просмотр", "counted once, not again on reload"
     assert page.title() == f"{title} · Rassylka"
 
 

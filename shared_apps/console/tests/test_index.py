@@ -54,7 +54,8 @@ def test_client_form_delete_import_and_unsubscribe_keep_the_index(workspace):
         cat = Client.objects.get(email="cat@example.com")
         unsubscribe_client(ann)
 
-        assert indexed_clients(workspace) == {ann.pk: ("ann.new@example.com", False), cat.pk: ("cat@example.com", True)}
+        ours = {pk: row for pk, row in indexed_clients(workspace).items() if pk in (ann.pk, bob.pk, cat.pk)}
+        assert ours == {ann.pk: ("ann.new@example.com", False), cat.pk: ("cat@example.com", True)}
         resubscribe_client(ann)
     assert indexed_clients(workspace)[ann.pk] == ("ann.new@example.com", True)
 

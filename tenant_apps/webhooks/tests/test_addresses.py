@@ -3,6 +3,7 @@
 import ipaddress
 
 import pytest
+from django.utils import translation
 
 from tenant_apps.webhooks import events, services
 from tenant_apps.webhooks.addresses import RefusedAddress, forbidden, permitted_target
@@ -57,7 +58,8 @@ def test_a_name_that_resolves_to_loopback_is_not_called_in_production(in_workspa
     settings.WEBHOOKS_ALLOW_LOOPBACK = False
     events.emit("client.unsubscribed", [{"client_id": 1}])
 
-    outcome = send_endpoint(endpoint.pk)
+    with translation.override("en"):
+        outcome = send_endpoint(endpoint.pk)
 
     assert receiver.requests == []
     attempt = Attempt.objects.get(endpoint=endpoint)

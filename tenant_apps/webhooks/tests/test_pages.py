@@ -62,7 +62,9 @@ def test_owner_adds_an_endpoint_and_sees_its_secret_exactly_once(workspace, as_r
     ],
 )
 def test_an_address_that_may_not_be_called_is_refused_with_a_reason(workspace, as_role, url, message):
-    response = as_role("owner").post(reverse("webhooks:add"), {"url": url, "event_types": ["delivery.sent"]})
+    response = as_role("owner").post(
+        reverse("webhooks:add"), {"url": url, "event_types": ["delivery.sent"]}, HTTP_ACCEPT_LANGUAGE="en"
+    )
 
     assert response.status_code == 400 and message in response.content.decode()
     with schema_context(workspace.schema_name):
