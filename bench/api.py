@@ -27,7 +27,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -38,6 +37,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.common import ensure_database, free_port, start_gunicorn  # noqa: E402
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "saas.settings")
 os.environ.setdefault("DEBUG", "1")
 
@@ -54,20 +55,6 @@ SERVER_ENV = {
     "API_RATE_PER_SECOND": "1000000",
     "API_RATE_BURST": "1000000",
 }
-
-
-def ensure_database(url):
-    import environ
-    import psycopg2
-
-    config = environ.Env.db_url_config(url)
-    admin = psycopg2.connect(dbname="postgres", user=config["USER"], host=config["HOST"], port=config["PORT"])
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [config["NAME"]])
-        if cursor.fetchone() is None:
-            cursor.execute(f'CREATE DATABASE "{config["NAME"]}"')
-    admin.close()
 
 
 def setup():
@@ -92,31 +79,6 @@ def setup():
         CustomField.objects.get_or_create(key="city", defaults={"label": "City"})
         _key, secret = create_key(name="bench", access="read_write", expires_at=None)
     return workspace, secret
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_gunicorn(port):
-    env = {**os.environ, **SERVER_ENV, "GUNICORN_BIND": f"127.0.0.1:{port}"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "saas.wsgi"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return process
-        time.sleep(0.1)
-    process.kill()
-    raise SystemExit("gunicorn did not start")
 
 
 def post(port, host, secret, path, body: bytes):
@@ -208,7 +170,7 @@ def main():
     workspace, secret = setup()
     print(f"load before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
     port = free_port()
-    server = start_gunicorn(port)
+    server = start_gunicorn(port, **SERVER_ENV)
     try:
         bench_bulk(port, workspace.host, secret, args.requests, args.rows, args.parallel)
         bench_sends(port, workspace.host, secret, args.seconds, args.connections)

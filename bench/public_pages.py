@@ -27,7 +27,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
@@ -35,7 +34,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from tracking import ensure_database, free_port, workers_cpu  # noqa: E402
+from tracking import workers_cpu  # noqa: E402
+
+from bench.common import ensure_database, free_port, start_gunicorn  # noqa: E402
 
 PRODUCTION_LIKE = {
     "DJANGO_SETTINGS_MODULE": "bench.public_pages_settings",
@@ -79,26 +80,6 @@ def wrk(port, path, seconds, connections, headers):
         raise SystemExit(f"{path}: {errors.group(1)} error responses\n{out.stdout}")
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out.stdout).group(1))
     return rps, int(re.search(r"(\d+) requests in", out.stdout).group(1))
-
-
-def start_gunicorn(port, **env):
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "saas.wsgi"],
-        cwd=ROOT,
-        env={**os.environ, **env, "GUNICORN_BIND": f"127.0.0.1:{port}"},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    import socket
-
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return process
-        time.sleep(0.1)
-    process.kill()
-    raise SystemExit("gunicorn did not start")
 
 
 def measure(pages, seconds, repeat, connections, **env):

@@ -28,34 +28,26 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.common import ensure_database, free_port, process_cpu, start_gunicorn  # noqa: E402
+
+# As deployed (.env.sample's persistent connections); every post comes from one address, so no limit applies.
+FORM_SERVER_ENV = {
+    "DB_CONN_MAX_AGE": os.environ.get("DB_CONN_MAX_AGE", "60"),
+    "SUBSCRIPTION_FORM_POSTS_PER_IP": "100000000",
+    "SUBSCRIPTION_FORM_POSTS_PER_FORM": "100000000",
+}
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "saas.settings")
 os.environ.setdefault("DEBUG", "1")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/rassylka_bench_forms")
 SLUG = "bench-forms"
 SCRIPT = ROOT / "bench" / "subscription_forms.lua"
-
-
-def ensure_database(url):
-    import environ
-    import psycopg2
-
-    config = environ.Env.db_url_config(url)
-    admin = psycopg2.connect(dbname="postgres", user=config["USER"], host=config["HOST"], port=config["PORT"])
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [config["NAME"]])
-        if cursor.fetchone() is None:
-            cursor.execute(f'CREATE DATABASE "{config["NAME"]}"')
-    admin.close()
 
 
 def setup():
@@ -82,37 +74,6 @@ def setup():
         return workspace, form.slug
 
 
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_gunicorn(port):
-    env = {
-        **os.environ,
-        "GUNICORN_BIND": f"127.0.0.1:{port}",
-        "DB_CONN_MAX_AGE": os.environ.get("DB_CONN_MAX_AGE", "60"),  # as deployed (.env.sample)
-        "SUBSCRIPTION_FORM_POSTS_PER_IP": "100000000",
-        "SUBSCRIPTION_FORM_POSTS_PER_FORM": "100000000",
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "saas.wsgi"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return process
-        time.sleep(0.1)
-    process.kill()
-    raise SystemExit("gunicorn did not start")
-
-
 def wrk(port, path, host, seconds, connections, mode):
     out = subprocess.run(
         ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "-H", f"Host: {host}"]
@@ -129,16 +90,6 @@ def wrk(port, path, host, seconds, connections, mode):
     if errors:
         raise SystemExit(f"{mode}: {errors.group(1)} error responses\n{out}")
     return rps, latency.group(1) if latency else "?", requests
-
-
-def process_cpu(pid, with_reaped=False):
-    """User + system CPU seconds of a process (from /proc), with its reaped children's when asked."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except FileNotFoundError:
-        return 0.0
-    ticks = int(fields[11]) + int(fields[12]) + (int(fields[13]) + int(fields[14]) if with_reaped else 0)
-    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def server_cpu(master):
@@ -178,7 +129,7 @@ def main():
     path = f"/f/{slug}/"
     print(f"load average before: {os.getloadavg()[0]:.1f}, {os.cpu_count()} cores", flush=True)
     port = free_port()
-    server = start_gunicorn(port)
+    server = start_gunicorn(port, **FORM_SERVER_ENV)
     modes = {"new": "a new address each", "same": "one address again", "bot": "honeypot filled"}
     best = dict.fromkeys(modes, 0.0)
     cpu = {mode: [] for mode in modes}

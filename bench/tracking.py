@@ -21,7 +21,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -29,25 +28,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.common import ensure_database, free_port, process_cpu, start_gunicorn  # noqa: E402
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "saas.settings")
 os.environ.setdefault("DEBUG", "1")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/rassylka_bench_tracking")
 SLUG = "bench-trk"
 DELIVERIES = 1000
-
-
-def ensure_database(url):
-    import environ
-    import psycopg2
-
-    config = environ.Env.db_url_config(url)
-    admin = psycopg2.connect(dbname="postgres", user=config["USER"], host=config["HOST"], port=config["PORT"])
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [config["NAME"]])
-        if cursor.fetchone() is None:
-            cursor.execute(f'CREATE DATABASE "{config["NAME"]}"')
-    admin.close()
 
 
 def setup():
@@ -97,31 +84,6 @@ def ensure_run(workspace):
     return run
 
 
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_gunicorn(port):
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.tracking_settings", "GUNICORN_BIND": f"127.0.0.1:{port}"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "saas.wsgi"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return process
-        time.sleep(0.1)
-    process.kill()
-    raise SystemExit("gunicorn did not start")
-
-
 def wrk(port, path, host, seconds, connections):
     out = subprocess.run(
         ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "-H", f"Host: {host}", f"http://127.0.0.1:{port}{path}"],
@@ -155,7 +117,7 @@ def bench_web(workspace, run, seconds, repeat, connections):
         "click redirect": f"/c/{signer.make(CLICK, delivery, run.link_ids[0])}",
     }
     port = free_port()
-    server = start_gunicorn(port)
+    server = start_gunicorn(port, DJANGO_SETTINGS_MODULE="bench.tracking_settings")
     best = dict.fromkeys(paths, 0.0)
     cpu = {name: [] for name in paths}
     try:
@@ -181,13 +143,6 @@ def bench_web(workspace, run, seconds, repeat, connections):
             f"  {name:24} {rps:9,.0f} req/s  {rps / bare:.2f}x the bare view; "
             f"least CPU {least:.0f} µs/request = {bare_cpu / least:.2f}x the bare view's rate per core"
         )
-
-
-def process_cpu(pid, with_reaped=False):
-    """User + system CPU seconds of a process on this machine (from /proc), and of its reaped children."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    ticks = int(fields[11]) + int(fields[12]) + (int(fields[13]) + int(fields[14]) if with_reaped else 0)
-    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def bench_drain(workspace, run, hits):

@@ -28,24 +28,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.common import ensure_database, free_port  # noqa: E402
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "saas.settings")
 os.environ.setdefault("DEBUG", "1")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/rassylka_bench_webhooks")
 SLUG = "bench-hooks"
-
-
-def ensure_database(url):
-    import environ
-    import psycopg2
-
-    config = environ.Env.db_url_config(url)
-    admin = psycopg2.connect(dbname="postgres", user=config["USER"], host=config["HOST"], port=config["PORT"])
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [config["NAME"]])
-        if cursor.fetchone() is None:
-            cursor.execute(f'CREATE DATABASE "{config["NAME"]}"')
-    admin.close()
 
 
 def setup():
@@ -85,14 +73,6 @@ def receiver_stats(port, cert):
     context = ssl.create_default_context(cafile=cert)
     with urllib.request.urlopen(f"https://127.0.0.1:{port}/stats", context=context, timeout=5) as response:  # noqa: S310
         return json.load(response)
-
-
-def free_port():
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def one_round(endpoint, args):
