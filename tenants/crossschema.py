@@ -62,8 +62,15 @@ def union_all(branches: Iterable[str]) -> str:
     return " UNION ALL ".join(f"({branch})" for branch in branches)
 
 
-def chunked(items: Sequence, size: int) -> Iterator[Sequence]:
-    """`items` in slices of `size`: keeps one statement's size bounded with thousands of workspaces."""
+# Schemas per UNION ALL statement. One statement over every schema fails near 10,000
+# workspaces (PostgreSQL's "stack depth limit exceeded" planning the union), and
+# its size and planning time grow with N; a few hundred branches plan in milliseconds.
+SCHEMAS_PER_STATEMENT = 500
+
+
+def chunked(items: Sequence, size: int | None = None) -> Iterator[Sequence]:
+    """`items` in slices of `size` (default SCHEMAS_PER_STATEMENT): one statement's size stays bounded."""
+    size = size or SCHEMAS_PER_STATEMENT
     for first in range(0, len(items), size):
         yield items[first : first + size]
 

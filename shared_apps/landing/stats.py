@@ -115,16 +115,16 @@ def _repair_recipients(cursor, workspaces):
     adds its own +1/-1 to the repaired row, so none is lost or counted twice.
     """
     cursor.execute(f"LOCK TABLE {RECIPIENTS} IN SHARE ROW EXCLUSIVE MODE")
-    emails = crossschema.union_all(
-        f"SELECT lower(email) AS email FROM {crossschema.table(schema, Client)}" for _pk, schema in workspaces
-    )
+    # Each chunk of schemas adds its per-email counts; the truth sums them.
+    cursor.execute("CREATE TEMPORARY TABLE recipient_counts (email text, refs bigint) ON COMMIT DROP")
+    for chunk in crossschema.chunked(workspaces):
+        emails = crossschema.union_all(
+            f"SELECT lower(email) AS email FROM {crossschema.table(schema, Client)}" for _pk, schema in chunk
+        )
+        cursor.execute(f"INSERT INTO recipient_counts SELECT email, count(*) FROM ({emails}) AS emails GROUP BY email")
     cursor.execute(
         "CREATE TEMPORARY TABLE recipient_truth ON COMMIT DROP AS "
-        + (
-            f"SELECT email, count(*) AS refs FROM ({emails}) AS emails GROUP BY email"
-            if workspaces
-            else "SELECT ''::text AS email, 0::bigint AS refs WHERE false"
-        )
+        "SELECT email, sum(refs)::bigint AS refs FROM recipient_counts GROUP BY email"
     )
     cursor.execute(
         f"DELETE FROM {RECIPIENTS} AS r WHERE NOT EXISTS (SELECT 1 FROM recipient_truth t WHERE t.email = r.email)"
@@ -137,7 +137,7 @@ def _repair_recipients(cursor, workspaces):
     corrected += cursor.rowcount
     cursor.execute("SELECT count(*) FROM recipient_truth")
     unique = cursor.fetchone()[0]
-    cursor.execute("DROP TABLE recipient_truth")  # at once: inside an outer transaction, commit is later
+    cursor.execute("DROP TABLE recipient_truth, recipient_counts")  # at once: inside an outer transaction
     return unique, corrected
 
 
@@ -151,8 +151,8 @@ def refresh_all_stats():
     """
     workspaces = crossschema.workspace_schemas()
     with transaction.atomic(), connection.cursor() as cursor:
-        if workspaces:
-            selects = [_mailing_counts_select(schema, pk) for pk, schema in workspaces]
+        for chunk in crossschema.chunked(workspaces):
+            selects = [_mailing_counts_select(schema, pk) for pk, schema in chunk]
             mailings = crossschema.union_all(select for select, _params in selects)
             cursor.execute(_upsert_workspace_stats(mailings), [p for _select, params in selects for p in params])
         unique_clients, corrected = _repair_recipients(cursor, workspaces)

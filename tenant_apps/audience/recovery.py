@@ -19,9 +19,6 @@ from tenants import crossschema
 from .models import ImportJob
 from .services import IMPORT_STALE_AFTER
 
-# Schemas per statement: keeps one statement's size bounded with thousands of workspaces.
-SCHEMAS_PER_QUERY = 500
-
 
 def stale_jobs_select(schema_name):
     return (
@@ -36,7 +33,7 @@ def find_stale_imports(now=None):
     stale_before = (now or timezone.now()) - IMPORT_STALE_AFTER
     schemas = [schema for _pk, schema in crossschema.workspace_schemas()]
     found = []
-    for chunk in crossschema.chunked(schemas, SCHEMAS_PER_QUERY):
+    for chunk in crossschema.chunked(schemas):
         sql = crossschema.union_all(stale_jobs_select(schema) for schema in chunk)
         params = [value for schema in chunk for value in (schema, stale_before, stale_before)]
         with connection.cursor() as cursor:

@@ -286,3 +286,25 @@ def test_the_periodic_recount_repairs_recipient_counts_that_went_around_the_serv
     with schema_context(workspace.schema_name):
         counters.recipients_removed(["both@example.com"])
     assert home_figures()[2] == before + 1, "globex still has it"
+
+
+def test_the_periodic_recount_reads_the_schemas_a_few_at_a_time_with_the_same_figures(
+    workspace, other_workspace, refresh_stats, home_figures, monkeypatch
+):
+    """One statement over every schema fails near 10,000 workspaces; one schema per statement gives the same sums."""
+    from shared_apps.landing.models import RecipientEmail
+    from tenants import crossschema
+
+    add_clients(workspace, "Shared@example.com", "acme-only@example.com")
+    add_clients(other_workspace, "shared@example.com")
+    add_mailing(other_workspace, status="running")
+    refresh_stats()
+    whole = (home_figures(), WorkspaceStats.objects.get(workspace=other_workspace).mailings_active)
+    RecipientEmail.objects.all().delete()
+    WorkspaceStats.objects.all().delete()
+    monkeypatch.setattr(crossschema, "SCHEMAS_PER_STATEMENT", 1)
+
+    refresh_stats()
+
+    assert (home_figures(), WorkspaceStats.objects.get(workspace=other_workspace).mailings_active) == whole
+    assert RecipientEmail.objects.get(email="shared@example.com").refs == 2
