@@ -1,6 +1,6 @@
 """The REST API end to end under gunicorn: bulk upsert of clients, and transactional sends accepted per second.
 
-    .venv/bin/python bench/api.py [--requests 10] [--rows 10000] [--parallel 1] [--seconds 10] [--connections 16]
+    .venv/bin/python bench/api.py [--requests 10] [--rows 10000] [--parallel 1] [--seconds 10] [--connections 16] [--sends-only]
 
 Needs `wrk` (Debian package `wrk`), PostgreSQL and Redis; uses DATABASE_URL /
 REDIS_URL / HUEY_REDIS_URL like the project (the database is created and
@@ -37,7 +37,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.common import ensure_database, free_port, start_gunicorn  # noqa: E402
+from bench.common import cpu_per_request, ensure_database, free_port, server_cpu, start_gunicorn  # noqa: E402
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "saas.settings")
 os.environ.setdefault("DEBUG", "1")
@@ -136,23 +136,28 @@ wrk.headers["Host"] = "%s"
 """
 
 
-def bench_sends(port, host, secret, seconds, connections):
+def bench_sends(server, port, host, secret, seconds, connections):
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(WRK_SCRIPT % (json.dumps(SEND), secret, host))
     url = f"http://127.0.0.1:{port}/api/v1/send/"
     subprocess.run(["wrk", "-t2", "-c4", "-d2s", "-s", script.name, url], capture_output=True, check=True)  # warm
+    before = server_cpu(server.pid)
     out = subprocess.run(
         ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "-s", script.name, url],
         capture_output=True,
         text=True,
         check=True,
     ).stdout
+    web, database = cpu_per_request(before, server_cpu(server.pid), int(re.search(r"(\d+) requests in", out).group(1)))
     os.unlink(script.name)
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     latency = re.search(r"Latency\s+(\S+)", out).group(1)
+    cores = os.cpu_count()
     print(
-        f"transactional sends: {rps:,.0f} requests/s accepted (202), mean latency {latency}, {connections} connections"
+        f"transactional sends: {rps:,.0f} requests/s accepted (202), mean latency {latency}, {connections} connections;"
+        f" CPU per request: gunicorn {web:,.0f} µs + PostgreSQL {database:,.0f} µs"
+        f" = {cores * 1e6 / (web + database):,.0f} requests/s of {cores} idle cores"
     )
     if errors:
         raise SystemExit(f"{errors.group(1)} error responses\n{out}")
@@ -165,6 +170,7 @@ def main():
     parser.add_argument("--parallel", type=int, default=1, help="bulk requests in flight at once")
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--sends-only", action="store_true", help="skip the bulk upsert")
     args = parser.parse_args()
     ensure_database(os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/rassylka"))
     workspace, secret = setup()
@@ -172,8 +178,9 @@ def main():
     port = free_port()
     server = start_gunicorn(port, **SERVER_ENV)
     try:
-        bench_bulk(port, workspace.host, secret, args.requests, args.rows, args.parallel)
-        bench_sends(port, workspace.host, secret, args.seconds, args.connections)
+        if not args.sends_only:
+            bench_bulk(port, workspace.host, secret, args.requests, args.rows, args.parallel)
+        bench_sends(server, port, workspace.host, secret, args.seconds, args.connections)
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(30)

@@ -60,3 +60,27 @@ def process_cpu(pid, with_reaped=False):
         return 0.0
     ticks = int(fields[11]) + int(fields[12]) + (int(fields[13]) + int(fields[14]) if with_reaped else 0)
     return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def server_cpu(master):
+    """CPU seconds so far of gunicorn (master, workers, reaped workers) and of the database's other backends
+    (the workers' persistent connections): the work of a request, wherever it is done."""
+    from django.db import connection
+
+    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        backends = [row[0] for row in cursor.fetchall()]
+    web = process_cpu(master, with_reaped=True) + sum(process_cpu(int(pid)) for pid in children)
+    return web, {pid: process_cpu(pid) for pid in backends}
+
+
+def cpu_per_request(before, after, requests):
+    """(gunicorn, PostgreSQL) CPU µs per request between two server_cpu() readings. A backend that
+    appeared meanwhile counts whole; one that ended is missed (workers are recycled every ~2,000
+    requests: a slight undercount)."""
+    web = after[0] - before[0]
+    database = sum(seconds - before[1].get(pid, 0.0) for pid, seconds in after[1].items())
+    return web / requests * 1e6, database / requests * 1e6

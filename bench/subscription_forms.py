@@ -35,7 +35,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.common import ensure_database, free_port, process_cpu, start_gunicorn  # noqa: E402
+from bench.common import cpu_per_request, ensure_database, free_port, server_cpu, start_gunicorn  # noqa: E402
 
 # As deployed (.env.sample's persistent connections); every post comes from one address, so no limit applies.
 FORM_SERVER_ENV = {
@@ -92,30 +92,6 @@ def wrk(port, path, host, seconds, connections, mode):
     return rps, latency.group(1) if latency else "?", requests
 
 
-def server_cpu(master):
-    """CPU seconds so far of gunicorn (master, workers, reaped workers) and of the database's other backends
-    (the workers' persistent connections): the work of a post, wherever it is done."""
-    from django.db import connection
-
-    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
-        backends = [row[0] for row in cursor.fetchall()]
-    web = process_cpu(master, with_reaped=True) + sum(process_cpu(int(pid)) for pid in children)
-    return web, {pid: process_cpu(pid) for pid in backends}
-
-
-def cpu_per_post(before, after, requests):
-    """(gunicorn, PostgreSQL) CPU µs per request between two server_cpu() readings. A backend that
-    appeared meanwhile counts whole; one that ended is missed (workers are recycled every ~2,000
-    requests: a slight undercount)."""
-    web = after[0] - before[0]
-    database = sum(seconds - before[1].get(pid, 0.0) for pid, seconds in after[1].items())
-    return web / requests * 1e6, database / requests * 1e6
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=10)
@@ -141,7 +117,7 @@ def main():
             for mode, label in modes.items():
                 before = server_cpu(server.pid)
                 rps, latency, requests = wrk(port, path, workspace.host, args.seconds, args.connections, mode)
-                web, database = cpu_per_post(before, server_cpu(server.pid), requests)
+                web, database = cpu_per_request(before, server_cpu(server.pid), requests)
                 best[mode] = max(best[mode], rps)
                 cpu[mode].append(web + database)
                 print(

@@ -2,8 +2,7 @@
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Prefetch, Value
-from django.db.models.functions import Lower
+from django.db.models import Prefetch
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
@@ -35,10 +34,6 @@ def subscribed_list_ids(client: Client) -> list[int]:
     if memberships is None:
         return sorted(lists.subscribed_lists(client).values_list("pk", flat=True))
     return sorted(membership.mailing_list_id for membership in memberships)
-
-
-def client_by_email(email: str) -> Client | None:
-    return Client.objects.alias(email_lower=Lower("email")).filter(email_lower=Lower(Value(email.strip()))).first()
 
 
 def rename_form_field(name: str) -> str:

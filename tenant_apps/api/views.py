@@ -94,7 +94,7 @@ class ClientViewSet(ReadWriteViewSet):
             return clients
         params = self.request.query_params
         if params.get("email"):
-            found = api_clients.client_by_email(params["email"])
+            found = Client.objects.by_email(params["email"])
             clients = clients.filter(pk=found.pk if found else None)
         if params.get("list"):
             clients = lists.filter_by_list(clients, self.int_param("list"))
@@ -151,7 +151,7 @@ class ClientViewSet(ReadWriteViewSet):
     @action(detail=False, methods=["post"])
     def upsert(self, request):
         data = parse(self.serializer_class, request.data)
-        existing = api_clients.client_by_email(data.get("email", ""))
+        existing = Client.objects.by_email(data.get("email", ""))
         client = self.save(existing or Client(), data)
         code = status.HTTP_200_OK if existing else status.HTTP_201_CREATED
         return Response(self.get_serializer(client).data, status=code)
@@ -453,7 +453,7 @@ class SendViewSet(ApiViewSet):
             content = {name: data.get(name, "") for name in ("subject", "body_text", "body_html")}
         delivery = transactional.send_transactional(
             email=data["to"],
-            client=api_clients.client_by_email(data["to"]),
+            client=Client.objects.by_email(data["to"]),
             values=data.get("values"),
             idempotency_key=key,
             **content,

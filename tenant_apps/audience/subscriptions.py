@@ -23,7 +23,6 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import connection, transaction
 from django.db.models import Q
-from django.db.models.functions import Lower
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -150,11 +149,6 @@ RETURNING id
 """
 
 
-def client_by_email(email: str) -> Client | None:
-    # lower(email) = …: the unique index on lower(email) serves it (iexact's UPPER() would scan).
-    return Client.objects.annotate(lower_email=Lower("email")).filter(lower_email=email.lower()).first()
-
-
 def client_for_signup(signup: SignUp, *, subscribed: bool) -> tuple[Client, bool]:
     """(the client with this address, whether it is new). A new one gets the name and fields given (an
     existing one is not changed by a stranger's post); under double opt-in it stays unsubscribed until
@@ -163,7 +157,7 @@ def client_for_signup(signup: SignUp, *, subscribed: bool) -> tuple[Client, bool
 
     workspace = workspace_here()
     if client_limit(workspace):  # the clients are counted only when there is a limit
-        existing = client_by_email(signup.email)
+        existing = Client.objects.by_email(signup.email)
         if existing is not None:
             return existing, False
         if client_room(workspace) == 0:
@@ -180,7 +174,7 @@ def client_for_signup(signup: SignUp, *, subscribed: bool) -> tuple[Client, bool
         cursor.execute(INSERT_CLIENT_SQL, params)
         row = cursor.fetchone()
     if row is None:
-        return client_by_email(signup.email), False
+        return Client.objects.by_email(signup.email), False
     client = Client(
         pk=row[0],
         email=signup.email,

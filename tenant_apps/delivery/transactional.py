@@ -40,21 +40,23 @@ STREAM_DEADLINE = dt.datetime(3000, 1, 1, tzinfo=dt.UTC)
 # While a send task for a stream is queued and not started, more messages need no other task.
 QUEUED_SECONDS = 30
 
-# The delivery and its content in one statement. With a key met before, nothing comes back and the
-# caller rolls its savepoint back (the delivery row goes with it).
+# The delivery, in the kind's stream run, and its content in one statement. Nothing comes back when the
+# stream does not exist yet, or when the idempotency key was met before (then the caller rolls its
+# savepoint back, and the delivery row goes with it).
 INSERT_SQL = """
 WITH delivery AS (
     INSERT INTO delivery_delivery (run_id, client_id, email, status, attempt_count, next_attempt_at, claimed_by,
                                    last_response)
-    VALUES (%(run)s, NULL, %(email)s, 'pending', 0, %(now)s, '', '')
-    RETURNING id
+    SELECT stream.run_id, NULL, %(email)s, 'pending', 0, %(now)s, '', ''
+    FROM delivery_transactionalstream stream WHERE stream.kind = %(kind)s
+    RETURNING id, run_id
 )
 INSERT INTO delivery_transactionalmessage
     (delivery_id, kind, idempotency_key, client_id, subject, body_text, body_html, honours_unsubscribe, created)
 SELECT delivery.id, %(kind)s, %(key)s, %(client)s, %(subject)s, %(text)s, %(html)s, %(honours)s, %(now)s
 FROM delivery
 ON CONFLICT (kind, idempotency_key) WHERE idempotency_key > '' DO NOTHING
-RETURNING delivery_id
+RETURNING delivery_id, (SELECT run_id FROM delivery)
 """
 
 
@@ -83,12 +85,10 @@ def send_transactional(
     client's unsubscription (they just asked for it); other kinds stop for an
     unsubscribed client. Every kind stops for a suppressed address.
     """
-    run_id = stream_run_id(kind)
     honours_unsubscribe = kind != Kind.CONFIRMATION
     filled = fill_values(email, client, values, unsubscribe=honours_unsubscribe)
     now = timezone.now()
     params = {
-        "run": run_id,
         "email": email,
         "kind": kind,
         "key": idempotency_key,
@@ -99,21 +99,33 @@ def send_transactional(
         "honours": honours_unsubscribe,
         "now": now,
     }
+    row = _insert(params)
+    if row is None:  # no stream yet (it is made on first use), or the key was met before
+        stream_for(kind)
+        row = _insert(params)
+    if row is None:
+        return Delivery.objects.get(transactional__kind=kind, transactional__idempotency_key=idempotency_key)
+    delivery_id, run_id = row
+    schema_name = connection.schema_name
+    transaction.on_commit(lambda: queue_sending(schema_name, run_id))  # at once when not in a transaction
+    return Delivery(
+        pk=delivery_id, run_id=run_id, client=None, email=email, status=Delivery.Status.PENDING, next_attempt_at=now
+    )
+
+
+def _insert(params: dict) -> tuple[int, int] | None:
+    """(delivery id, run id) of the stored delivery, or None (no stream yet, or the key was met before)."""
     try:
         # One statement: atomic by itself. Only a keyed request can meet an earlier one; it alone needs a
         # savepoint, to undo its delivery row (and it waits there for a concurrent twin's transaction).
-        with transaction.atomic() if idempotency_key else nullcontext(), connection.cursor() as cursor:
+        with transaction.atomic() if params["key"] else nullcontext(), connection.cursor() as cursor:
             cursor.execute(INSERT_SQL, params)
             row = cursor.fetchone()
             if row is None:
                 raise _AlreadyAsked
     except _AlreadyAsked:
-        return Delivery.objects.get(transactional__kind=kind, transactional__idempotency_key=idempotency_key)
-    schema_name = connection.schema_name
-    transaction.on_commit(lambda: queue_sending(schema_name, run_id))  # at once when not in a transaction
-    return Delivery(
-        pk=row[0], run_id=run_id, client=None, email=email, status=Delivery.Status.PENDING, next_attempt_at=now
-    )
+        return None
+    return row
 
 
 def fill_values(email, client, values, *, unsubscribe):
@@ -124,11 +136,6 @@ def fill_values(email, client, values, *, unsubscribe):
             links = UnsubscribeLinks(current_workspace().host, connection.schema_name)
             filled["unsubscribe_url"], filled["preferences_url"] = links.urls(client.pk)
     return filled | {key: str(value) for key, value in (values or {}).items()}
-
-
-def stream_run_id(kind: str) -> int:
-    run_id = TransactionalStream.objects.filter(kind=kind).values_list("run_id", flat=True).first()
-    return run_id if run_id is not None else stream_for(kind).run_id
 
 
 def stream_for(kind: str) -> TransactionalStream:
