@@ -2,6 +2,8 @@
 """Scale benchmark (issue 16): real workspaces up to N, measured at each checkpoint.
 
     .venv/bin/python bench/scale.py [--n 100,1000,10000] [--quick] [--workers 4] [--keep]
+    .venv/bin/python bench/scale.py --n 10000 --fill-only   # then, on a quiet machine:
+    .venv/bin/python bench/scale.py --n 10000 --reuse [--apply-up-to 10000]
 
 Runs against its own database: DATABASE_URL's with `_scale` appended, created
 (and `migrate`d) at the start and dropped at the end (--keep leaves it). At
@@ -51,6 +53,12 @@ def arguments():
     parser.add_argument("--quick", action="store_true", help="N=100 only, 5 creations per way")
     parser.add_argument("--workers", type=int, default=4, help="parallel connections filling workspaces")
     parser.add_argument("--keep", action="store_true", help="leave the bench database for a later look")
+    parser.add_argument(
+        "--fill-only",
+        action="store_true",
+        help="fill up to the largest N and stop, keeping the database (measure later with --reuse on a quiet machine)",
+    )
+    parser.add_argument("--reuse", action="store_true", help="top up the kept bench database instead of a new one")
     parser.add_argument(
         "--apply-up-to",
         type=int,
@@ -292,12 +300,18 @@ def people():
     from django.db import connection
 
     from saas.factories import make_clients, make_manager, make_user
+    from shared_apps.accounts.models import User
     from tenants.access import set_member_role
+    from tenants.models import Workspace
     from tenants.services import create_workspace
 
+    slug = f"{PREFIX}-dashboard"
+    if Workspace.objects.filter(slug=slug).exists():  # a kept database (--reuse)
+        manager = User.objects.get(email=f"{PREFIX}-manager@example.com")
+        owner = User.objects.get(email=f"{PREFIX}-owner@example.com")
+        return manager, owner, f"{slug}.{settings.BASE_DOMAIN}"
     manager = make_manager(email=f"{PREFIX}-manager@example.com")
     owner = make_user(f"{PREFIX}-owner@example.com")
-    slug = f"{PREFIX}-dashboard"
     workspace = create_workspace(name="Dashboard", slug=slug)
     set_member_role(owner, workspace, "owner")
     connection.set_tenant(workspace)
@@ -405,7 +419,8 @@ def checkpoint(n: int, options, people_, per_workspace_bytes: float | None) -> f
 def main():
     options = arguments()
     url, maintenance = bench_database_url()
-    recreate_database(url, maintenance)
+    if not options.reuse:
+        recreate_database(url, maintenance)
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "saas.settings")
     os.environ.setdefault("DEBUG", "1")
@@ -418,16 +433,20 @@ def main():
     settings.WORKSPACE_POOL_SIZE = 0  # no refill queued after a creation: the bench fills the pool itself
     print(f"bench database {urlsplit(url).path.lstrip('/')}; checkpoints {options.sizes}", flush=True)
     try:
-        print(f"setup: migrate of an empty database {ms(timed(migrate_quietly))}", flush=True)
+        print(f"setup: migrate {ms(timed(migrate_quietly))}", flush=True)
         people_ = people()
         per_workspace = None
+        if options.fill_only:
+            made, seconds = fill(options.sizes[-1], options.workers)
+            print(f"filled {made:,} workspaces in {seconds:,.1f} s; now {workspace_count():,}", flush=True)
+            return
         for n in options.sizes:
             per_workspace = checkpoint(n, options, people_, per_workspace)
             if per_workspace is None:
                 break
     finally:
         connections.close_all()
-        if not options.keep:
+        if not (options.keep or options.fill_only):
             recreate_database(url, maintenance, drop_only=True)
 
 
