@@ -72,3 +72,36 @@ def test_migrate_migrates_the_workspace_that_is_behind_and_says_so(db, workspace
     assert has_migration(other_workspace.schema_name, *HARMLESS)
     assert f"1 behind the template, migrated: {other_workspace.schema_name}." in out.getvalue()
     assert f"standard:{workspace.schema_name}]" not in out.getvalue()
+
+
+def test_migrate_on_an_installed_site_queues_the_home_figures_repair_instead_of_waiting_for_it(db, workspace):
+    from huey.contrib.djhuey import HUEY
+
+    from shared_apps.landing.models import SiteStats
+
+    SiteStats.objects.update_or_create(pk=1, defaults={"workspaces": 999, "refreshed_at": "2026-01-01T00:00Z"})
+    HUEY.immediate = False  # queued, not run: the test's Redis queue holds it
+    try:
+        HUEY.flush()
+        out = StringIO()
+        call_command("migrate", stdout=out)
+        queued = [task.name for task in HUEY.pending()]
+    finally:
+        HUEY.flush()
+        HUEY.immediate = True
+
+    assert "Home page figures: repair queued." in out.getvalue()
+    assert any(name.endswith("refresh_site_stats") for name in queued)
+    assert SiteStats.objects.get().workspaces == 999  # not recounted during the deploy
+
+
+def test_migrate_of_a_new_installation_fills_the_home_figures_at_once(db, workspace):
+    from shared_apps.landing.models import SiteStats
+
+    SiteStats.objects.all().delete()
+
+    call_command("migrate", stdout=StringIO())
+
+    stats = SiteStats.objects.get()
+    assert stats.refreshed_at is not None
+    assert stats.workspaces >= 1
