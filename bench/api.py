@@ -1,6 +1,7 @@
 """The REST API end to end under gunicorn: bulk upsert of clients, and transactional sends accepted per second.
 
-    .venv/bin/python bench/api.py [--requests 10] [--rows 10000] [--parallel 1] [--seconds 10] [--connections 16] [--sends-only]
+    .venv/bin/python bench/api.py [--requests 10] [--rows 10000] [--parallel 1] [--seconds 10] [--connections 16]
+                                 [--sends-only]
 
 Needs `wrk` (Debian package `wrk`), PostgreSQL and Redis; uses DATABASE_URL /
 REDIS_URL / HUEY_REDIS_URL like the project (the database is created and
