@@ -252,7 +252,7 @@ def _date(value, what: str) -> str:
 def _existing_id(value, model, missing: str) -> int:
     try:
         pk = int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: JSON's 1e400 is an infinite float
         pk = None
     if pk is None or not model.objects.filter(pk=pk).exists():
         raise ConditionError(missing)
