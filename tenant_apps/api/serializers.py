@@ -3,7 +3,7 @@
 from django.conf import settings
 from rest_framework import serializers
 
-from tenant_apps.audience.models import Client, CustomField, MailingList
+from tenant_apps.audience.models import Client, CustomField, MailingList, Segment
 from tenant_apps.campaigns.models import Mailing, Message
 from tenant_apps.delivery.models import Attempt, Delivery, Run
 
@@ -140,6 +140,24 @@ class CustomFieldSerializer(StrictModelSerializer):
         model = CustomField
         fields = ["id", "key", "label", "type", "choices", "created"]
         extra_kwargs = {"key": {"validators": [], "help_text": "Fixed once created."}}
+
+
+class SegmentSerializer(StrictModelSerializer):
+    definition = serializers.JSONField(
+        help_text='The conditions: {"match": "all"|"any", "conditions": [...]} with one level of '
+        "groups; the README's Segments section lists the condition kinds and operators."
+    )
+
+    class Meta:
+        model = Segment
+        fields = ["id", "name", "definition", "created", "updated"]
+        extra_kwargs = {"name": {"validators": []}}
+
+
+class SegmentCountSerializer(serializers.Serializer):
+    matching = serializers.IntegerField(help_text="Clients matching the conditions.")
+    subscribed = serializers.IntegerField(help_text="Of them, subscribed to mail (a mailing would reach these).")
+    unsubscribed = serializers.IntegerField(help_text="Of them, unsubscribed from everything.")
 
 
 # --- messages, mailings, runs ----------------------------------------------------------

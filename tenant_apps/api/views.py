@@ -3,6 +3,8 @@
 Thin: parse → the web form's rules (or a service's) → one service call → serialize.
 """
 
+import json
+
 from django.shortcuts import get_object_or_404
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
@@ -14,9 +16,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from tenant_apps.audience import fields as custom_fields
-from tenant_apps.audience import lists, services
-from tenant_apps.audience.forms import CustomFieldForm, MailingListForm
-from tenant_apps.audience.models import Client, CustomField, MailingList, Membership
+from tenant_apps.audience import lists, segments, services
+from tenant_apps.audience.forms import CustomFieldForm, MailingListForm, SegmentForm
+from tenant_apps.audience.models import Client, CustomField, MailingList, Membership, Segment
 from tenant_apps.campaigns import services as campaigns
 from tenant_apps.campaigns.forms import MailingForm, MessageForm
 from tenant_apps.campaigns.models import Mailing, Message
@@ -71,6 +73,9 @@ class ReadWriteViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.
         parameters=[
             OpenApiParameter("email", str, description="Exactly this email (ignoring case)."),
             OpenApiParameter("list", int, description="Subscribed to this list."),
+            OpenApiParameter(
+                "segment", int, description="Matching this segment's conditions (an unknown id is a 400)."
+            ),
             OpenApiParameter("updated_since", OpenApiTypes.DATETIME, description="Changed at or after this time."),
             OpenApiParameter(
                 "fields.<key>", str, description="A custom field's value, e.g. `fields.city=Kazan` (repeatable keys)."
@@ -98,6 +103,11 @@ class ClientViewSet(ReadWriteViewSet):
             clients = clients.filter(pk=found.pk if found else None)
         if params.get("list"):
             clients = lists.filter_by_list(clients, self.int_param("list"))
+        if params.get("segment"):
+            segment = Segment.objects.filter(pk=self.int_param("segment")).first()
+            if segment is None:
+                raise exceptions.ValidationError({"segment": [_("No such segment.")]})
+            clients = segments.filter_by_segment(clients, segment)
         if params.get("updated_since"):
             try:
                 since = parse_datetime(params["updated_since"])
@@ -243,6 +253,55 @@ class CustomFieldViewSet(ReadWriteViewSet):
 
     def perform_destroy(self, definition):
         custom_fields.delete_field(definition)
+
+
+# --- segments ----------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(responses={200: s.SegmentSerializer(many=True), **ERRORS}),
+    retrieve=extend_schema(responses={200: s.SegmentSerializer, **ERRORS}),
+    create=extend_schema(responses={201: s.SegmentSerializer, **ERRORS}),
+    partial_update=extend_schema(responses={200: s.SegmentSerializer, **ERRORS}),
+    destroy=extend_schema(responses={204: None, **ERRORS, **CONFLICT}),
+)
+class SegmentViewSet(ReadWriteViewSet):
+    """Saved filters over the clients; the definition is checked by the segment builder's rules."""
+
+    serializer_class = s.SegmentSerializer
+    queryset = Segment.objects.all()
+
+    def save(self, segment, data):
+        values = {"name": data.get("name", segment.name)}
+        values["definition"] = json.dumps(data.get("definition", segment.definition), ensure_ascii=False)
+        form = check_form(SegmentForm(values, segment=segment))
+        return segments.save_segment(segment, form["name"], form["definition"])
+
+    def perform_destroy(self, segment):
+        try:
+            segments.delete_segment(segment)
+        except segments.SegmentInUse:
+            raise Conflict(_("A mailing that may still send uses this segment: change or delete it first.")) from None
+
+    @extend_schema(
+        responses={200: s.SegmentCountSerializer, **ERRORS},
+        description="How many clients match now, and how many of them are subscribed or unsubscribed.",
+    )
+    @action(detail=True, methods=["get"], serializer_class=s.SegmentCountSerializer)
+    def count(self, request, pk=None):
+        counted = segments.segment_count(self.get_object())
+        unsubscribed = counted.matching - counted.subscribed
+        return Response({"matching": counted.matching, "subscribed": counted.subscribed, "unsubscribed": unsubscribed})
+
+    @extend_schema(
+        responses={200: s.ClientSerializer(many=True), **ERRORS},
+        description=f"The first {segments.PREVIEW_SIZE} matching clients, by id.",
+    )
+    @action(detail=True, methods=["get"], serializer_class=s.ClientSerializer, pagination_class=None)
+    def preview(self, request, pk=None):
+        ids = [client.pk for client in segments.segment_preview(self.get_object())]
+        clients = api_clients.clients_with_lists().filter(pk__in=ids).order_by("id")
+        return Response(s.ClientSerializer(clients, many=True).data)
 
 
 # --- messages and mailings -----------------------------------------------------------------

@@ -10,6 +10,8 @@ from django.db import connection, transaction
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
+from tenant_apps.webhooks import events as webhook_events
+
 from .models import Client, MailingList, Membership
 
 Status = Membership.Status
@@ -70,19 +72,27 @@ def set_client_lists(client: Client, chosen: Iterable[MailingList], source: str 
     now = timezone.now()
     chosen_ids = {item.pk for item in chosen}
     current = {m.mailing_list_id: m for m in client.memberships.select_for_update()}
-    for list_id in chosen_ids:
+    joined, left = [], []
+    for list_id in sorted(chosen_ids):
         membership = current.get(list_id)
         if membership is None:
             Membership.objects.create(
                 mailing_list_id=list_id, client=client, status=Status.SUBSCRIBED, changed_at=now, source=source
             )
+            joined.append((client.pk, client.email, list_id))
         elif membership.status != Status.SUBSCRIBED:
             membership.status, membership.changed_at, membership.source = Status.SUBSCRIBED, now, source
             membership.save(update_fields=["status", "changed_at", "source"])
-    for list_id, membership in current.items():
+            joined.append((client.pk, client.email, list_id))
+    for list_id, membership in sorted(current.items()):
+        # Only leaving "subscribed" is an unsubscription; an unconfirmed sign-up dropped here never was one.
         if list_id not in chosen_ids and membership.status != Status.UNSUBSCRIBED:
+            if membership.status == Status.SUBSCRIBED:
+                left.append((client.pk, client.email, list_id))
             membership.status, membership.changed_at, membership.source = Status.UNSUBSCRIBED, now, source
             membership.save(update_fields=["status", "changed_at", "source"])
+    webhook_events.membership_changed(joined, subscribed=True, at=now)
+    webhook_events.membership_changed(left, subscribed=False, at=now)
 
 
 SUBSCRIBE_EMAILS_SQL = """
@@ -90,6 +100,11 @@ INSERT INTO audience_membership (mailing_list_id, client_id, status, changed_at,
 SELECT %s, c.id, 'subscribed', %s, %s FROM audience_client c WHERE lower(c.email) = ANY(%s)
 ON CONFLICT (mailing_list_id, client_id) DO NOTHING
 """
+# The same statement telling who joined, for the webhook events (only run when an endpoint wants them).
+SUBSCRIBE_EMAILS_RETURNING_SQL = f"""
+WITH joined AS ({SUBSCRIBE_EMAILS_SQL.strip()} RETURNING client_id)
+SELECT c.id, c.email FROM joined j JOIN audience_client c ON c.id = j.client_id ORDER BY c.id
+"""  # noqa: S608 - a constant
 
 
 def subscribe_emails(list_id: int, emails: list[str], source: str = Membership.Source.IMPORT) -> int:
@@ -100,9 +115,16 @@ def subscribe_emails(list_id: int, emails: list[str], source: str = Membership.S
     """
     if not emails:
         return 0
+    now = timezone.now()
+    params = [list_id, now, source, [email.lower() for email in emails]]
     with connection.cursor() as cursor:
-        cursor.execute(SUBSCRIBE_EMAILS_SQL, [list_id, timezone.now(), source, [email.lower() for email in emails]])
-        return cursor.rowcount
+        if not webhook_events.membership_event_wanted(subscribed=True):
+            cursor.execute(SUBSCRIBE_EMAILS_SQL, params)
+            return cursor.rowcount
+        cursor.execute(SUBSCRIBE_EMAILS_RETURNING_SQL, params)
+        joined = [(pk, email, list_id) for pk, email in cursor.fetchall()]
+    webhook_events.membership_changed(joined, subscribed=True, at=now)
+    return len(joined)
 
 
 def filter_by_list(clients: QuerySet, list_id: int | None) -> QuerySet:
@@ -146,7 +168,11 @@ def set_list_membership(
     membership, created = Membership.objects.select_for_update().get_or_create(
         mailing_list=mailing_list, client=client, defaults={"status": status, "changed_at": now, "source": source}
     )
+    # An event when the client joins, or leaves while subscribed (not for a first "unsubscribed" row).
+    was_subscribed = not created and membership.status == Status.SUBSCRIBED
     if not created and membership.status != status:
         membership.status, membership.changed_at, membership.source = status, now, source
         membership.save(update_fields=["status", "changed_at", "source"])
+    if subscribed != was_subscribed:
+        webhook_events.membership_changed([(client.pk, client.email, mailing_list.pk)], subscribed, at=now)
     return membership

@@ -27,6 +27,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from tenant_apps.webhooks import events as webhook_events
 from tenants.services import site_url
 
 from . import fields as custom_fields
@@ -250,11 +251,19 @@ def submit(form: SubscriptionForm, signup: SignUp, visitor: Visitor) -> str:
 
 def subscribe(client: Client, mailing_list: MailingList, now) -> None:
     """The client on the list, and subscribed to mail again if they had left everything."""
+    before = (
+        Membership.objects.select_for_update()
+        .filter(mailing_list=mailing_list, client=client)
+        .values_list("status", flat=True)
+        .first()
+    )
     Membership.objects.update_or_create(
         mailing_list=mailing_list,
         client=client,
         defaults={"status": Status.SUBSCRIBED, "changed_at": now, "source": "form"},
     )
+    if before != Status.SUBSCRIBED:
+        webhook_events.membership_changed([(client.pk, client.email, mailing_list.pk)], subscribed=True, at=now)
     Client.objects.filter(pk=client.pk, is_subscribed=False).update(
         is_subscribed=True, unsubscribed_at=None, updated=now
     )
@@ -382,7 +391,8 @@ def save_preferences(client: Client, chosen_ids: set[int], full_name: str) -> No
         current = {
             m.mailing_list_id: m for m in client.memberships.select_for_update().filter(mailing_list_id__in=public)
         }
-        for list_id in public:
+        changed = {True: [], False: []}  # for the webhook events: subscribed → [(client, email, list)]
+        for list_id in sorted(public):
             wanted = list_id in chosen_ids
             membership = current.get(list_id)
             status = Status.SUBSCRIBED if wanted else Status.UNSUBSCRIBED
@@ -391,9 +401,13 @@ def save_preferences(client: Client, chosen_ids: set[int], full_name: str) -> No
                     Membership.objects.create(
                         mailing_list_id=list_id, client=client, status=status, changed_at=now, source="preferences"
                     )
+                    changed[True].append((client.pk, client.email, list_id))
             elif membership.status != status and (wanted or membership.status == Status.SUBSCRIBED):
                 membership.status, membership.changed_at, membership.source = status, now, "preferences"
                 membership.save(update_fields=["status", "changed_at", "source"])
+                changed[wanted].append((client.pk, client.email, list_id))
+        for subscribed, rows in changed.items():
+            webhook_events.membership_changed(rows, subscribed=subscribed, at=now)
         changes = Q(pk=client.pk)
         Client.objects.filter(changes).update(full_name=full_name, updated=now)
         if chosen_ids & set(public):

@@ -178,11 +178,38 @@ def hit_payload(kind, at, delivery_id, mailing_id, client_id, url) -> dict:
 
 
 def subscription_changed(clients: list[tuple[int, str]], subscribed: bool, at: datetime | None = None) -> None:
-    """client.subscribed / client.unsubscribed for the (id, email) of clients whose state just changed."""
+    """client.subscribed / client.unsubscribed for the (id, email) of clients whose global state just changed.
+
+    "list" is null: the change is to "subscribed to everything", not to one list.
+    """
     event_type = "client.subscribed" if subscribed else "client.unsubscribed"
     if clients and wanted(event_type):
         at = at or timezone.now()
-        emit(event_type, [{"client_id": pk, "email": email, "at": at} for pk, email in clients])
+        emit(event_type, [{"client_id": pk, "email": email, "list": None, "at": at} for pk, email in clients])
+
+
+def membership_event_wanted(subscribed: bool) -> bool:
+    """Whether a list membership change of this direction has a listener (bulk paths ask before building rows)."""
+    return wanted("client.subscribed" if subscribed else "client.unsubscribed")
+
+
+def membership_changed(changes: list[tuple[int, str, int]], subscribed: bool, at: datetime | None = None) -> None:
+    """client.subscribed / client.unsubscribed with the list, for (client id, email, list id) whose membership
+    status on that list just became subscribed, or unsubscribed (one query for the lists' names)."""
+    event_type = "client.subscribed" if subscribed else "client.unsubscribed"
+    if not changes or not wanted(event_type):
+        return
+    from tenant_apps.audience.models import MailingList  # the audience app calls this module
+
+    names = dict(MailingList.objects.filter(pk__in={list_id for _c, _e, list_id in changes}).values_list("id", "name"))
+    at = at or timezone.now()
+    emit(
+        event_type,
+        [
+            {"client_id": pk, "email": email, "list": {"id": list_id, "name": names.get(list_id, "")}, "at": at}
+            for pk, email, list_id in changes
+        ],
+    )
 
 
 def run_completed(run) -> None:

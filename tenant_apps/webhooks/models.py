@@ -21,8 +21,8 @@ EVENT_TYPES = [
     ("delivery.complained", _("a recipient marked a message as spam")),
     ("delivery.opened", _("a recipient opened a message")),
     ("delivery.clicked", _("a recipient clicked a link")),
-    ("client.subscribed", _("a client subscribed")),
-    ("client.unsubscribed", _("a client unsubscribed")),
+    ("client.subscribed", _("a client subscribed (to mail, or to a list)")),
+    ("client.unsubscribed", _("a client unsubscribed (from everything, or from a list)")),
     ("run.completed", _("a mailing's run finished")),
 ]
 TEST_EVENT = "webhook.test"  # sent by the "send a test event" button to one endpoint, whatever it subscribes to

@@ -191,6 +191,17 @@ def test_a_nul_character_is_refused_with_a_message(people):
         assert "NUL" in refused.value.messages[0]
 
 
+def test_an_infinite_id_is_refused_with_a_message_not_a_crash(people):
+    """json.loads reads 1e400 as an infinite float (the builder's preview gets raw JSON)."""
+    for condition in (
+        {"kind": "list", "op": "subscribed", "list": float("inf")},
+        {"kind": "history", "op": "received", "mailing": float("-inf")},
+    ):
+        with pytest.raises(segments.InvalidDefinition) as refused:
+            segments.validate_definition({"match": "all", "conditions": [condition]})
+        assert "Выберите" in refused.value.messages[0]
+
+
 def test_a_number_compare_ignores_a_value_stored_under_another_type(people):
     """A field whose type changed keeps old values; comparing them never errors."""
     make_client("text-age@example.com", fields={"age": "тридцать", "born": "not a date"})
