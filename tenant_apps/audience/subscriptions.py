@@ -297,8 +297,8 @@ def notify_dropped_signups(form: SubscriptionForm, now) -> bool:
         body = (
             _(
                 "A sign-up through the form “%(form)s” could not be taken: the workspace %(workspace)s has reached "
-                "its limit of %(limit)s clients. The visitor had already been told to check their mail, and will "
-                "get nothing. Sign-ups dropped through this form so far: %(n)s (shown on the form's page).\n\n"
+                "its limit of %(limit)s clients. The visitor had already been thanked for signing up, but was not "
+                "added. Sign-ups dropped through this form so far: %(n)s (shown on the form's page).\n\n"
                 "New visitors are now told on the form that the list is full. Ask a manager to raise the limit, "
                 "or delete clients you no longer need. You get at most one such email a day."
             )
