@@ -5,7 +5,7 @@
 Creates a fresh workspace bench-segments-<random> and fills it with the
 builder of bench/audience_lists.py (CLIENTS clients, default 1,000,000; 10
 custom field values each; 5 lists), vacuums it, defines the 10 custom fields, then times
-(best of 3) `segment_count` and `segment_preview` for 5 typical segments and
+(best of 3) `segment_count` and `segment_preview` for 6 typical segments and
 prints the plan of each count with -v (EXPLAIN ANALYZE). Then a mailing to a segment
 matching every subscribed client: the engine's `create_deliveries` (one
 INSERT … SELECT), beside the same for "all subscribed clients" in the same
@@ -57,7 +57,7 @@ def field(key, op, value=None):
 
 
 def typical(made):
-    """Five segments a person would build, over the filled data."""
+    """Six segments a person would build, over the filled data."""
     fifth, tenth = made[2].pk, made[3].pk
     return {
         "city is Казань": {"match": "all", "conditions": [field("city", "equals", "Казань")]},
@@ -79,6 +79,14 @@ def typical(made):
         "born before 1965, company contains 'Компания 12'": {
             "match": "all",
             "conditions": [field("birthday", "before", "1965-01-01"), field("company", "contains", "Компания 12")],
+        },
+        # Relative dates (every client matches both: the worst case, a full scan reading each row's JSONB).
+        "birthday more than 3650 days ago, added within the last 30 days": {
+            "match": "all",
+            "conditions": [
+                field("birthday", "more_than_days_ago", 3650),
+                {"kind": "added", "op": "within_last_days", "value": 30},
+            ],
         },
         "email contains 777, not on 'tenth', never sent": {
             "match": "all",

@@ -10,6 +10,8 @@
   const text = root.dataset;
   const readonly = text.readonly === "1";
   const noValue = new Set(options.noValue);
+  // "within the last N days" / "more than N days ago": the value is a whole number of days.
+  const relative = new Set(options.relative);
   const fieldsByKey = Object.fromEntries(options.fields.map((f) => [f.key, f]));
 
   function el(tag, attrs, children) {
@@ -89,7 +91,9 @@
       box.addEventListener("change", set("mailing"));
       inputs.push(box);
     }
-    if (condition.kind === "subscribed_at" || condition.kind === "added") {
+    if ((condition.kind === "subscribed_at" || condition.kind === "added") && relative.has(condition.op)) {
+      inputs.push(...daysInput(condition, onChange));
+    } else if (condition.kind === "subscribed_at" || condition.kind === "added") {
       inputs.push(valueInput("date", condition, onChange));
     }
     if (condition.kind === "email") inputs.push(valueInput("text", condition, onChange));
@@ -99,6 +103,8 @@
         const box = select([["", text.textChoose]].concat(field.choices.map((c) => [c, c])), condition.value, field.label);
         box.addEventListener("change", set("value"));
         inputs.push(box);
+      } else if (relative.has(condition.op)) {
+        inputs.push(...daysInput(condition, onChange));
       } else {
         const type = field && field.type === "date" ? "date" : field && field.type === "number" ? "number" : "text";
         inputs.push(valueInput(type, condition, onChange));
@@ -118,6 +124,16 @@
     return input;
   }
 
+  // The number of days and what follows it ("days" / "days ago").
+  function daysInput(condition, onChange) {
+    const input = valueInput("number", condition, onChange);
+    input.step = "1";
+    input.min = "1";
+    input.max = String(options.maxDays);
+    input.setAttribute("aria-label", options.units[condition.op]);
+    return [input, el("span", { class: "small text-muted", text: options.units[condition.op] })];
+  }
+
   function conditionRow(condition, siblings, onChange) {
     const row = el("div", { class: "d-flex flex-wrap gap-2 align-items-center mb-2", "data-condition": "" });
     const subject = select(subjects(), subjectOf(condition), "subject");
@@ -130,11 +146,13 @@
     const operator = select(ops, condition.op, "operator");
     operator.classList.add("w-auto");
     operator.addEventListener("change", () => {
+      // A date does not make a number of days, nor the other way round: start that value afresh.
+      if (relative.has(condition.op) !== relative.has(operator.value)) delete condition.value;
       condition.op = operator.value;
       render();
     });
     row.append(subject, operator, ...valueInputs(condition, onChange).map((input) => {
-      input.classList.add("w-auto", "flex-grow-1");
+      if (input.tagName !== "SPAN") input.classList.add("w-auto", "flex-grow-1");
       return input;
     }));
     if (!readonly) {

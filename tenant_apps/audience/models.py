@@ -266,6 +266,10 @@ class SubscriptionForm(models.Model):
         related_name="+",
     )
     created = models.DateTimeField(_("created"), auto_now_add=True)
+    # Sign-ups the queued task could not take because the workspace had reached its client limit
+    # (there was room at the post, none when the task ran): the owner sees them on the form's page.
+    dropped_signups = models.PositiveIntegerField(_("sign-ups dropped at the client limit"), default=0, editable=False)
+    last_dropped_at = models.DateTimeField(_("last sign-up dropped"), null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("subscription form")

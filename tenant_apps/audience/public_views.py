@@ -74,7 +74,11 @@ def subscribe(request, slug):
         user_agent_family=agent_family(request.META.get("HTTP_USER_AGENT", "")[:512]),
         language=get_language() or "",
     )
-    return done(form, subscriptions.accept(form, signup, visitor))
+    try:
+        outcome = subscriptions.accept(form, signup, visitor)
+    except subscriptions.Refused as refusal:
+        return page(request, form, signup=signup, error=str(refusal), status=403)
+    return done(form, outcome)
 
 
 def confirm(request, token):

@@ -11,6 +11,8 @@ A definition is JSON, with exactly one level of nesting:
                  "op": "subscribed" | "not_subscribed" | "unconfirmed" | "unsubscribed"}
               | {"kind": "subscribed_at", "list": <list id>, "op": "before" | "after", "value": "YYYY-MM-DD"}
               | {"kind": "added", "op": "before" | "after", "value": "YYYY-MM-DD"}
+              | {"kind": "subscribed_at" | "added" | "field" (a date field), ...,
+                 "op": "within_last_days" | "more_than_days_ago", "value": N (whole days, 1..3650)}
               | {"kind": "history", "op": "received" | "not_received" | "failed" | "never_sent", "mailing": <id>}
 
 The SQL text is only ever chosen from the fixed fragments below by the
@@ -18,6 +20,14 @@ operator's name; every value, field key and id is a parameter. Typed
 comparisons are guarded (a stored value of another type compares as NULL,
 never as an error), so a field whose type changed cannot break a count or a
 run. A condition naming a field that no longer exists matches nobody.
+
+Relative dates ("within the last N days", "more than N days ago") keep only N
+in the definition: the day they count from is "today" in the workspace's time
+zone, computed by PostgreSQL from now() when the query runs, so a saved segment
+stays relative and a run resolves it as of its own start. They count whole
+days, like before/after: "within the last 7 days" = from the first moment of
+the day 7 days before today (a date field: a date from today-7 to today);
+"more than 7 days ago" = before that moment (a date field: before today-7).
 
 Everything here runs inside the current workspace schema: a segment only
 ever sees the clients of its own workspace.
@@ -48,14 +58,16 @@ T = CustomField.Type
 FIELD_OPERATORS = {
     T.TEXT: ("equals", "not_equals", "contains", "not_contains", "is_empty", "is_not_empty"),
     T.NUMBER: ("equals", "not_equals", "greater", "less", "is_empty", "is_not_empty"),
-    T.DATE: ("equals", "before", "after", "is_empty", "is_not_empty"),
+    T.DATE: ("equals", "before", "after", "within_last_days", "more_than_days_ago", "is_empty", "is_not_empty"),
     T.BOOLEAN: ("is_true", "is_false", "is_empty"),
     T.CHOICE: ("equals", "not_equals", "is_empty", "is_not_empty"),
 }
 NO_VALUE = {"is_empty", "is_not_empty", "is_true", "is_false"}
 EMAIL_OPERATORS = ("equals", "contains", "not_contains")
 LIST_OPERATORS = ("subscribed", "not_subscribed", "unconfirmed", "unsubscribed")
-DATE_OPERATORS = ("before", "after")
+RELATIVE_OPERATORS = ("within_last_days", "more_than_days_ago")
+DATE_OPERATORS = ("before", "after", *RELATIVE_OPERATORS)
+MIN_DAYS, MAX_DAYS = 1, 3650
 HISTORY_OPERATORS = ("received", "not_received", "failed", "never_sent")
 HISTORY_NEEDS_MAILING = {"received", "not_received"}
 KINDS = ("field", "email", "list", "subscribed_at", "added", "history")
@@ -84,6 +96,8 @@ OPERATOR_LABELS = {
     "less": gettext_lazy("is less than"),
     "before": gettext_lazy("before"),
     "after": gettext_lazy("after"),
+    "within_last_days": gettext_lazy("within the last"),
+    "more_than_days_ago": gettext_lazy("more than"),
     "is_true": gettext_lazy("is yes"),
     "is_false": gettext_lazy("is no"),
     "subscribed": gettext_lazy("subscribed to"),
@@ -94,6 +108,11 @@ OPERATOR_LABELS = {
     "not_received": gettext_lazy("did not receive the mailing"),
     "failed": gettext_lazy("a delivery failed or bounced"),
     "never_sent": gettext_lazy("never received anything"),
+}
+# What the builder writes after the number of a relative date operator.
+DAYS_UNITS = {
+    "within_last_days": gettext_lazy("days"),
+    "more_than_days_ago": gettext_lazy("days ago"),
 }
 
 # --- the fixed SQL fragments; {k}, {v}, {l}, {m} are generated parameter placeholders -----
@@ -117,7 +136,23 @@ FIELD_SQL = {
     "less": "jsonb_path_match(c.fields, {p}::jsonpath, {v}::jsonb, true)",
     "before": "jsonb_path_match(c.fields, {p}::jsonpath, {v}::jsonb, true)",
     "after": "jsonb_path_match(c.fields, {p}::jsonpath, {v}::jsonb, true)",
+    # Relative: the path compares with $from (today-N) and $to (today), both ISO dates made by
+    # PostgreSQL at query time in the workspace's zone {z}. The sub-SELECT is evaluated once per
+    # query (an InitPlan), not once per row.
+    "within_last_days": "jsonb_path_match(c.fields, {p}::jsonpath, (SELECT {days}), true)",
+    "more_than_days_ago": "jsonb_path_match(c.fields, {p}::jsonpath, (SELECT {days}), true)",
 }
+TODAY = "(now() AT TIME ZONE {z})::date"
+RELATIVE_DAYS = (
+    "jsonb_build_object('from', to_char(" + TODAY + " - {n}::integer, 'YYYY-MM-DD'),"
+    " 'to', to_char(" + TODAY + ", 'YYYY-MM-DD'))"
+)
+RELATIVE_PATHS = {
+    "within_last_days": '$."{key}" >= $from && $."{key}" <= $to',
+    "more_than_days_ago": '$."{key}" < $from',
+}
+# The first moment of the day N days before today, in the workspace's zone {z} (once per query).
+DAY_START = "(SELECT ((" + TODAY + " - {n}::integer)::timestamp AT TIME ZONE {z}))"
 # ILIKE so that the trigram index on the email serves "contains".
 EMAIL_SQL = {
     "equals": "lower(c.email) = lower({v})",
@@ -131,8 +166,18 @@ LIST_SQL = {
     "unconfirmed": MEMBERS + ")",
     "unsubscribed": MEMBERS + ")",
 }
-SUBSCRIBED_AT_SQL = {"before": MEMBERS + " AND m.changed_at < {t})", "after": MEMBERS + " AND m.changed_at >= {t})"}
-ADDED_SQL = {"before": "c.created < {t}", "after": "c.created >= {t}"}
+SUBSCRIBED_AT_SQL = {
+    "before": MEMBERS + " AND m.changed_at < {t})",
+    "after": MEMBERS + " AND m.changed_at >= {t})",
+    "within_last_days": MEMBERS + " AND m.changed_at >= " + DAY_START + ")",
+    "more_than_days_ago": MEMBERS + " AND m.changed_at < " + DAY_START + ")",
+}
+ADDED_SQL = {
+    "before": "c.created < {t}",
+    "after": "c.created >= {t}",
+    "within_last_days": "c.created >= " + DAY_START,
+    "more_than_days_ago": "c.created < " + DAY_START,
+}
 # Deliveries keep their row when the client is deleted (client_id NULL): NOT IN needs them left out.
 DELIVERED = "SELECT d.client_id FROM delivery_delivery d WHERE d.client_id IS NOT NULL AND d.status = ANY({s})"
 OF_MAILING = " AND d.run_id IN (SELECT r.id FROM delivery_run r WHERE r.mailing_id = {m})"
@@ -249,6 +294,22 @@ def _date(value, what: str) -> str:
         raise ConditionError(_("“%(what)s” needs a date (YYYY-MM-DD or DD.MM.YYYY).") % {"what": what}) from None
 
 
+def _days(value, what: str) -> int:
+    """A whole number of days in MIN_DAYS..MAX_DAYS: an int, or a string of digits from the form."""
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int) or not MIN_DAYS <= value <= MAX_DAYS:
+        raise ConditionError(
+            _("“%(what)s” needs a whole number of days from %(min)s to %(max)s.")
+            % {"what": what, "min": MIN_DAYS, "max": MAX_DAYS}
+        )
+    return value
+
+
+def _date_or_days(op: str, value, what: str):
+    return _days(value, what) if op in RELATIVE_OPERATORS else _date(value, what)
+
+
 def _existing_id(value, model, missing: str) -> int:
     try:
         pk = int(value)
@@ -272,6 +333,9 @@ def _clean_field(item, known):
         raise ConditionError(_("The value for “%(what)s” contains a NUL character.") % {"what": field.label})
     if op in ("contains", "not_contains"):
         cleaned["value"] = _text(raw, field.label)
+        return cleaned
+    if op in RELATIVE_OPERATORS:
+        cleaned["value"] = _days(raw, field.label)
         return cleaned
     try:
         value = custom_fields.clean_value(field, raw)
@@ -304,13 +368,13 @@ def _clean_subscribed_at(item, known):
         "kind": "subscribed_at",
         "op": op,
         "list": list_id,
-        "value": _date(item.get("value"), _("subscribed to a list")),
+        "value": _date_or_days(op, item.get("value"), _("subscribed to a list")),
     }
 
 
 def _clean_added(item, known):
     op = _operator(item, DATE_OPERATORS)
-    return {"kind": "added", "op": op, "value": _date(item.get("value"), _("added to the workspace"))}
+    return {"kind": "added", "op": op, "value": _date_or_days(op, item.get("value"), _("added to the workspace"))}
 
 
 def _clean_history(item, known):
@@ -355,6 +419,13 @@ def comparison_path(key: str, op: str) -> str:
     return f'$."{key}" {COMPARISON[op]} $v'
 
 
+def relative_path(key: str, op: str) -> str:
+    """The SQL/JSON path comparing field `key` with $from (and $to) of a relative date operator."""
+    if not custom_fields.KEY_RE.fullmatch(key):
+        raise InvalidDefinition([_("A condition names a field that does not exist.")])
+    return RELATIVE_PATHS[op].format(key=key)
+
+
 class _Compiler:
     """Collects parameters under generated names (`prefix` keeps several segments' apart)."""
 
@@ -362,6 +433,7 @@ class _Compiler:
         self.prefix, self.params = prefix, {}
         self.fields = {field.key: field for field in CustomField.objects.all()}
         self.tz = workspace_timezone()
+        self._zone = None
 
     def param(self, value) -> str:
         if isinstance(value, str) and "\x00" in value:
@@ -390,6 +462,9 @@ class _Compiler:
             value = json.dumps({field.key: op == "is_true"})
         elif op in ("contains", "not_contains"):
             value = item["value"]
+        elif op in RELATIVE_OPERATORS:
+            days = RELATIVE_DAYS.format(z=self.zone(), n=self.param(int(item["value"])))
+            return FIELD_SQL[op].format(p=self.param(relative_path(field.key, op)), days=days)
         elif op in COMPARISON:
             path, variables = comparison_path(field.key, op), json.dumps({"v": item["value"]})
             return FIELD_SQL[op].format(p=self.param(path), v=self.param(variables))
@@ -411,12 +486,18 @@ class _Compiler:
         return LIST_SQL[op].format(l=self.param(int(item["list"])), v=self.param(status))
 
     def c_subscribed_at(self, item):
+        if item["op"] in RELATIVE_OPERATORS:
+            return SUBSCRIBED_AT_SQL[item["op"]].format(
+                l=self.param(int(item["list"])), v=self.param("subscribed"), **self.days_ago(item)
+            )
         moment = self.day_start(item["value"], item["op"])
         return SUBSCRIBED_AT_SQL[item["op"]].format(
             l=self.param(int(item["list"])), v=self.param("subscribed"), t=self.param(moment)
         )
 
     def c_added(self, item):
+        if item["op"] in RELATIVE_OPERATORS:
+            return ADDED_SQL[item["op"]].format(**self.days_ago(item))
         return ADDED_SQL[item["op"]].format(t=self.param(self.day_start(item["value"], item["op"])))
 
     def c_history(self, item):
@@ -426,6 +507,16 @@ class _Compiler:
             return HISTORY_SQL["failed_mailing"].format(s=statuses, m=self.param(int(item["mailing"])))
         mailing = self.param(int(item["mailing"])) if op in HISTORY_NEEDS_MAILING else ""
         return HISTORY_SQL[op].format(s=statuses, m=mailing)
+
+    def zone(self) -> str:
+        """The workspace's zone name as a parameter (one per query, however many conditions use it)."""
+        if self._zone is None:
+            self._zone = self.param(str(self.tz))
+        return self._zone
+
+    def days_ago(self, item: dict) -> dict:
+        """Placeholders of DAY_START: the zone and the number of days."""
+        return {"z": self.zone(), "n": self.param(int(item["value"]))}
 
     def day_start(self, value: str, op: str) -> datetime:
         """Before a day = before its first moment; after a day = from the next day's first moment."""
@@ -592,6 +683,9 @@ def builder_options() -> dict:
         },
         "ops": {op: str(label) for op, label in OPERATOR_LABELS.items()},
         "noValue": sorted(NO_VALUE),
+        "relative": list(RELATIVE_OPERATORS),
+        "units": {op: str(label) for op, label in DAYS_UNITS.items()},
+        "maxDays": MAX_DAYS,
         "lists": [{"id": item.pk, "name": item.name} for item in MailingList.objects.order_by("name")],
         "mailings": [{"id": item.pk, "name": item.name} for item in Mailing.objects.order_by("name")[:500]],
     }

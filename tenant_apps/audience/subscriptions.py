@@ -1,6 +1,6 @@
 """Sign-ups through a public form, double opt-in, consent evidence, and the subscriber's preference centre.
 
-    form post  -> honeypot, Redis limits, validation (the view), accept(): queued
+    form post  -> honeypot, Redis limits, validation (the view), accept(): the client limit, queued
     task       -> submit(): client (new ones unsubscribed until confirmed) + "unconfirmed" membership
                -> ConsentRecord (time, network, browser family, the exact consent text)
                -> at most one confirmation email per address per hour (delivery.transactional)
@@ -20,13 +20,15 @@ from django.conf import settings
 from django.core import signing
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
+from django.core.mail import EmailMessage
 from django.core.validators import validate_email
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from saas.mail import queue_email
 from tenant_apps.webhooks import events as webhook_events
 from tenants.services import site_url
 
@@ -142,6 +144,26 @@ class Refused(Exception):
     """The sign-up cannot be taken now; str() is the message for the visitor."""
 
 
+NO_ROOM = gettext_noop("This list cannot take new subscribers at the moment.")
+
+
+def check_room(email: str) -> Client | None:
+    """The existing client with this address (None: a new one); Refused when a new one would pass the limit.
+
+    The clients are counted only when the workspace has a client limit, and
+    only for an address not there yet (an existing client takes no room).
+    """
+    from tenant_apps.senders.quotas import client_limit, client_room, workspace_here
+
+    workspace = workspace_here()
+    if not client_limit(workspace):
+        return None
+    existing = Client.objects.by_email(email)
+    if existing is None and client_room(workspace) == 0:
+        raise Refused(_(NO_ROOM))
+    return existing
+
+
 INSERT_CLIENT_SQL = """
 INSERT INTO audience_client (email, full_name, comment, is_subscribed, created, updated, fields)
 VALUES (%(email)s, %(name)s, '', %(subscribed)s, %(now)s, %(now)s, %(fields)s::jsonb)
@@ -154,15 +176,9 @@ def client_for_signup(signup: SignUp, *, subscribed: bool) -> tuple[Client, bool
     """(the client with this address, whether it is new). A new one gets the name and fields given (an
     existing one is not changed by a stranger's post); under double opt-in it stays unsubscribed until
     confirmed. Two posts of one new address at once make one row (ON CONFLICT)."""
-    from tenant_apps.senders.quotas import client_limit, client_room, workspace_here
-
-    workspace = workspace_here()
-    if client_limit(workspace):  # the clients are counted only when there is a limit
-        existing = Client.objects.by_email(signup.email)
-        if existing is not None:
-            return existing, False
-        if client_room(workspace) == 0:
-            raise Refused(_("This list cannot take new subscribers at the moment."))
+    existing = check_room(signup.email)
+    if existing is not None:
+        return existing, False
     now = timezone.now()
     params = {
         "email": signup.email,
@@ -193,10 +209,13 @@ def accept(form: SubscriptionForm, signup: SignUp, visitor: Visitor) -> str:
 
     The post only checks and queues: a flood of posts costs the web
     workers little, and the database writes go at the workers' pace. The
-    answer is the same whether the address was known or not.
+    answer is the same whether the address was known or not. Refused (nothing
+    queued) when the workspace is at its client limit and the address is new:
+    the visitor is told so on the form instead of waiting for a mail.
     """
     from .tasks import record_signup
 
+    check_room(signup.email)
     record_signup(connection.schema_name, form.pk, asdict(signup), asdict(visitor))
     return "confirm" if form.mailing_list.double_opt_in else "subscribed"
 
@@ -247,6 +266,41 @@ def submit(form: SubscriptionForm, signup: SignUp, visitor: Visitor) -> str:
         if first_confirmation_this_hour(client.email):
             send_confirmation(client, form, visitor.language)
     return "confirm"
+
+
+def record_dropped_signup(form: SubscriptionForm) -> None:
+    """A queued sign-up met a full workspace (room at the post, none when it ran): count it on the form
+    for the owner to see, and email the owner about it at most once a day."""
+    now = timezone.now()
+    SubscriptionForm.objects.filter(pk=form.pk).update(dropped_signups=F("dropped_signups") + 1, last_dropped_at=now)
+    notify_dropped_signups(form, now)
+
+
+def notify_dropped_signups(form: SubscriptionForm, now) -> bool:
+    """Email the workspace's owner that sign-ups are being dropped (once per workspace and UTC day)."""
+    from tenant_apps.senders.quotas import client_limit, workspace_here
+
+    workspace = workspace_here()
+    owner = workspace.owner
+    key = f"forms:dropped-mail:{workspace.pk}:{now:%Y-%m-%d}"
+    if owner is None or not cache.add(key, 1, timeout=2 * 24 * 3600):
+        return False
+    dropped = SubscriptionForm.objects.filter(pk=form.pk).values_list("dropped_signups", flat=True).first() or 0
+    with translation.override(getattr(owner, "language", None) or settings.LANGUAGE_CODE):
+        values = {"workspace": workspace.name, "form": form.title, "limit": client_limit(workspace), "n": dropped}
+        subject = _("Rassylka: sign-ups to %(workspace)s are being dropped") % values
+        body = (
+            _(
+                "A sign-up through the form “%(form)s” could not be taken: the workspace %(workspace)s has reached "
+                "its limit of %(limit)s clients. The visitor had already been thanked for signing up, but was not "
+                "added. Sign-ups dropped through this form so far: %(n)s (shown on the form's page).\n\n"
+                "New visitors are now told on the form that the list is full. Ask a manager to raise the limit, "
+                "or delete clients you no longer need. You get at most one such email a day."
+            )
+            % values
+        )
+    queue_email(EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, [owner.email]))
+    return True
 
 
 def subscribe(client: Client, mailing_list: MailingList, now) -> None:

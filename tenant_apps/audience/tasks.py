@@ -42,4 +42,6 @@ def record_signup(schema_name, form_id, signup, visitor):
         try:
             subscriptions.submit(form, subscriptions.SignUp(**signup), subscriptions.Visitor(**visitor))
         except subscriptions.Refused as refusal:
+            # The post found room, the workspace filled up before this ran: the owner is told.
             log.warning("sign-up to form %s in %s not taken: %s", form_id, schema_name, refusal)
+            subscriptions.record_dropped_signup(form)

@@ -55,3 +55,27 @@ def test_editor_builds_a_segment_with_a_live_count_and_saves_it(live_site, edito
     with schema_context("ws_journeys"):
         segment = Segment.objects.get(name=f"Сегмент {tag}")
     assert segment.definition == {"match": "all", "conditions": [{"kind": "email", "op": "contains", "value": tag}]}
+
+
+def test_editor_counts_clients_added_within_the_last_days_and_more_than_days_ago(live_site, editor_page, tag):
+    page = editor_page
+    page.goto(live_site.workspace_url("journeys", "/clients/segments/new/"))
+    count = page.get_by_test_id("segment-count")
+    email = page.locator("[data-condition]").first
+    email.get_by_label("subject").select_option("email")
+    email.get_by_label("operator").select_option("contains")
+    email.get_by_label("value").fill(tag)
+    page.get_by_role("button", name="Добавить условие").click()
+    added = page.locator("[data-condition]").nth(1)
+    added.get_by_label("subject").select_option("added")
+
+    added.get_by_label("operator").select_option("within_last_days")
+    expect(added).to_contain_text("дн.")
+    added.locator("input[type=number]").fill("7")
+    expect(count).to_have_text("2")
+    added.get_by_label("operator").select_option("more_than_days_ago")
+    expect(added).to_contain_text("дн. назад")
+    added.locator("input[type=number]").fill("7")
+    expect(count).to_have_text("0")
+    added.locator("input[type=number]").fill("0")
+    expect(page.get_by_test_id("segment-errors")).to_contain_text("целое число дней от 1 до 3650")

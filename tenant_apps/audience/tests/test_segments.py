@@ -1,9 +1,11 @@
 """Segments: every operator, all/any and one level of nesting, hostile values,
 workspace isolation, and definitions refused with a message."""
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
@@ -306,3 +308,136 @@ def test_the_compiled_sql_carries_values_only_as_parameters(people):
 def test_count_of_a_raw_definition_validates_it_first(people):
     with pytest.raises(segments.InvalidDefinition):
         segments.segment_count({"match": "all", "conditions": [{"kind": "__class__", "op": "x"}]})
+
+
+# --- relative dates -----------------------------------------------------------------------------
+# PostgreSQL's now() is the start of the test's transaction, so "today" below is the very day the
+# queries count from, whatever the clock does meanwhile.
+
+
+def database_now():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT now()")
+        return cursor.fetchone()[0]
+
+
+def dates_meant_in(zone_name):
+    """The workspace's dates are meant in `zone_name`; (its today, the first moment of today-7 there)."""
+    workspace = connection.tenant
+    workspace.time_zone = zone_name
+    workspace.save(update_fields=["time_zone"])
+    zone = ZoneInfo(zone_name)
+    today = database_now().astimezone(zone).date()
+    return today, datetime.combine(today - timedelta(days=7), time.min, tzinfo=zone)
+
+
+@pytest.fixture
+def far_east(people):
+    """Vladivostok, UTC+10: its day starts at 14:00 UTC the day before, so UTC days would miss the edges."""
+    return dates_meant_in("Asia/Vladivostok")
+
+
+def relative(kind, op, days, **extra):
+    return {"kind": kind, "op": op, "value": days, **extra}
+
+
+def test_added_within_the_last_days_starts_at_the_first_moment_of_that_day_in_the_workspaces_zone(people, far_east):
+    _today, week_start = far_east
+    Client.objects.filter(pk=people["ann"].pk).update(created=week_start)
+    Client.objects.filter(pk=people["bob"].pk).update(created=week_start - timedelta(microseconds=1))
+    Client.objects.filter(pk=people["cat"].pk).update(created=week_start - timedelta(days=400))
+
+    assert matching(relative("added", "within_last_days", 7)) == ["ann", "dan", "eve"]
+    assert matching(relative("added", "more_than_days_ago", 7)) == ["bob", "cat"]
+    assert matching(relative("added", "more_than_days_ago", 400)) == ["cat"]
+
+
+def test_subscribed_within_the_last_days_reads_when_the_membership_changed(people, far_east):
+    _today, week_start = far_east
+    news, other = MailingList.objects.create(name="Новости"), MailingList.objects.create(name="Другой")
+    just_before = week_start - timedelta(microseconds=1)
+    Membership.objects.create(mailing_list=news, client=people["ann"], changed_at=week_start)
+    Membership.objects.create(mailing_list=news, client=people["bob"], changed_at=just_before)
+    Membership.objects.create(mailing_list=news, client=people["cat"], changed_at=week_start, status="unsubscribed")
+    Membership.objects.create(mailing_list=other, client=people["dan"], changed_at=week_start)
+
+    assert matching(relative("subscribed_at", "within_last_days", 7, list=news.pk)) == ["ann"]
+    assert matching(relative("subscribed_at", "more_than_days_ago", 7, list=news.pk)) == ["bob"]
+
+
+# 25 hours apart: their dates always differ, so days counted in any one zone fail one of them.
+@pytest.mark.parametrize("zone", ["Pacific/Kiritimati", "Pacific/Pago_Pago"])
+def test_a_date_field_within_the_last_days_runs_from_today_minus_n_to_today_in_the_workspaces_zone(people, zone):
+    today, _week_start = dates_meant_in(zone)
+    for name, day in (("ann", -7), ("bob", -8), ("cat", 0), ("dan", 1)):
+        Client.objects.filter(pk=people[name].pk).update(fields={"born": (today + timedelta(days=day)).isoformat()})
+    make_client("text@example.com", fields={"born": "not a date"})
+    make_client("number@example.com", fields={"born": 20240101})
+
+    assert matching(field("born", "within_last_days", 7)) == ["ann", "cat"]
+    assert matching(field("born", "more_than_days_ago", 7)) == ["bob"]
+    assert matching(field("born", "within_last_days", "8")) == ["ann", "bob", "cat"]
+
+
+def test_a_saved_relative_segment_keeps_the_number_of_days_not_a_date(people):
+    definition = {"match": "all", "conditions": [relative("added", "within_last_days", " 30 ")]}
+
+    segment = segments.save_segment(Segment(), "Новые", definition)
+
+    segment.refresh_from_db()
+    assert segment.definition["conditions"] == [{"kind": "added", "op": "within_last_days", "value": 30}]
+
+
+def test_relative_dates_travel_as_parameters_and_are_counted_by_the_database(people):
+    definition = segments.validate_definition(
+        {
+            "match": "any",
+            "conditions": [relative("added", "within_last_days", 3650), field("born", "more_than_days_ago", 1)],
+        }
+    )
+
+    sql, params = segments.compile_definition(definition)
+
+    assert "now()" in sql and "3650" not in sql and "born" not in sql
+    assert 3650 in params.values() and str(segments.workspace_timezone()) in params.values()
+
+
+@pytest.mark.parametrize("days", [0, -1, 3651, 7.5, "7.5", "семь", "", None, True, [7]])
+@pytest.mark.parametrize(
+    "condition",
+    [
+        lambda days: relative("added", "within_last_days", days),
+        lambda days: relative("subscribed_at", "more_than_days_ago", days, list="news"),
+        lambda days: field("born", "within_last_days", days),
+    ],
+)
+def test_a_number_of_days_outside_1_to_3650_or_not_whole_is_refused_and_nothing_saved(people, condition, days):
+    news = MailingList.objects.create(name="Новости")
+    item = condition(days)
+    if item.get("list") == "news":
+        item["list"] = news.pk
+    segment = Segment.objects.create(name="Было", definition={"match": "all", "conditions": []})
+
+    with pytest.raises(segments.InvalidDefinition) as refused:
+        segments.save_segment(segment, "Стало", {"match": "all", "conditions": [item]})
+
+    assert any("нужно целое число дней от 1 до 3650" in text for text in refused.value.messages), refused.value.messages
+    segment.refresh_from_db()
+    assert (segment.name, segment.definition) == ("Было", {"match": "all", "conditions": []})
+
+
+def test_a_relative_operator_is_refused_for_a_field_that_is_not_a_date(people):
+    with pytest.raises(segments.InvalidDefinition) as refused:
+        segments.validate_definition({"match": "all", "conditions": [field("age", "within_last_days", 7)]})
+
+    assert "Выберите оператор" in refused.value.messages[0]
+
+
+def test_the_builder_offers_the_relative_operators_with_their_units(people):
+    options = segments.builder_options()
+
+    born = next(item for item in options["fields"] if item["key"] == "born")
+    assert {"within_last_days", "more_than_days_ago"} <= set(born["ops"])
+    assert {"within_last_days", "more_than_days_ago"} <= set(options["kinds"]["added"]["ops"])
+    assert options["ops"]["within_last_days"] == "за последние"
+    assert options["units"] == {"within_last_days": "дн.", "more_than_days_ago": "дн. назад"}

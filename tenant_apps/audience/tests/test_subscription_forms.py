@@ -287,3 +287,96 @@ def test_an_existing_client_is_not_changed_by_a_strangers_post(newsletter, post,
     post(newsletter, {"email": "anna@example.com", "full_name": "Someone else"})
 
     assert Client.objects.get().full_name == "Анна"
+
+
+# --- the workspace's client limit ----------------------------------------------------------------
+
+
+def fill_the_workspace(workspace, *emails):
+    """The workspace has exactly as many clients as its limit allows."""
+    for email in emails:
+        factories.make_client(email)
+    workspace.clients_max = Client.objects.count()
+    workspace.save(update_fields=["clients_max"])
+
+
+def test_a_new_address_at_the_client_limit_is_refused_on_the_form_and_nothing_is_queued(
+    in_workspace, newsletter, post, mail
+):
+    fill_the_workspace(in_workspace, "anna@example.com")
+
+    english = post(newsletter, {"email": "new@example.com", "full_name": "New"})
+    russian = post(newsletter, {"email": "new@example.com"}, HTTP_ACCEPT_LANGUAGE="ru")
+
+    assert english.status_code == 403
+    assert b"This list cannot take new subscribers at the moment." in english.content
+    assert b'value="new@example.com"' in english.content, "the form keeps what the visitor typed"
+    assert "Этот список сейчас не может принять новых подписчиков." in russian.content.decode()
+    assert list(Client.objects.values_list("email", flat=True)) == ["anna@example.com"]
+    assert not Membership.objects.exists() and not ConsentRecord.objects.exists() and mail.messages == []
+    newsletter.refresh_from_db()
+    assert newsletter.dropped_signups == 0, "a refusal the visitor saw is not a dropped sign-up"
+
+
+def test_an_address_already_in_the_workspace_signs_up_at_the_client_limit(in_workspace, newsletter, post, mail):
+    fill_the_workspace(in_workspace, "anna@example.com")
+
+    response = post(newsletter, {"email": "ANNA@example.com"})
+
+    assert response.status_code == 303 and response["Location"].endswith("?done=confirm")
+    assert Membership.objects.get().status == Membership.Status.UNCONFIRMED
+    assert [rcpt for rcpt, _message, _session in mail.messages] == ["anna@example.com"]
+
+
+def test_without_a_client_limit_a_new_address_is_taken(in_workspace, newsletter, post, mail):
+    factories.make_client("anna@example.com")
+    in_workspace.clients_max = 0  # 0 = unlimited, as the platform default may be
+    in_workspace.save(update_fields=["clients_max"])
+
+    assert post(newsletter, {"email": "new@example.com"}).status_code == 303
+    assert Client.objects.count() == 2
+
+
+def run_queued_signup(form, email, capture):
+    """The queued task of a post that found room, running when the workspace has none left."""
+    from dataclasses import asdict
+
+    from tenant_apps.audience.tasks import record_signup
+
+    signup = subscriptions.SignUp(email=email)
+    visitor = subscriptions.Visitor(network="203.0.113.0/24", user_agent_family="Firefox", language="en")
+    with capture(execute=True):
+        record_signup(connection.schema_name, form.pk, asdict(signup), asdict(visitor))
+
+
+def test_a_queued_sign_up_that_meets_a_full_workspace_is_counted_and_the_owner_mailed_once_a_day(
+    in_workspace, newsletter, mail, member_factory, workspace_client, django_capture_on_commit_callbacks
+):
+    from django.core import mail as outbox
+
+    owner = member_factory(in_workspace, "owner")
+    in_workspace.owner = owner
+    in_workspace.save(update_fields=["owner"])
+    fill_the_workspace(in_workspace, "anna@example.com")
+    workspace_client.force_login(owner)
+    quiet_page = workspace_client.get(f"/clients/forms/{newsletter.pk}/").content.decode()
+
+    run_queued_signup(newsletter, "late1@example.com", django_capture_on_commit_callbacks)
+    run_queued_signup(newsletter, "late2@example.com", django_capture_on_commit_callbacks)
+
+    newsletter.refresh_from_db()
+    assert newsletter.dropped_signups == 2 and newsletter.last_dropped_at is not None
+    assert list(Client.objects.values_list("email", flat=True)) == ["anna@example.com"]
+    assert mail.messages == [], "no confirmation for a sign-up that was not taken"
+    [notice] = outbox.outbox
+    assert notice.to == [owner.email] and "Acme news" in notice.body and "1" in notice.body
+    form_page = workspace_client.get(f"/clients/forms/{newsletter.pk}/").content.decode()
+    list_page = workspace_client.get(f"/clients/lists/{newsletter.mailing_list_id}/").content.decode()
+    assert 'data-testid="dropped-signups"' not in quiet_page
+    assert 'data-testid="dropped-signups"' in form_page and "2 регистрации через эту форму потеряны" in form_page
+    assert "2 регистрации потеряны" in list_page
+
+    with time_machine.travel(timezone.now() + dt.timedelta(days=1)):
+        run_queued_signup(newsletter, "late3@example.com", django_capture_on_commit_callbacks)
+
+    assert len(outbox.outbox) == 2, "a new day, a new email"

@@ -1,5 +1,7 @@
 """A mailing sent to segments (and lists): a run resolves them once, at its start, in one INSERT … SELECT."""
 
+from datetime import timedelta
+
 import pytest
 from django.utils import timezone
 
@@ -69,3 +71,14 @@ def test_a_segment_used_by_a_mailing_cannot_be_deleted(in_workspace, make_mailin
     with pytest.raises(segments.SegmentInUse):
         segments.delete_segment(segment)
     assert Segment.objects.filter(pk=segment.pk).exists()
+
+
+def test_a_run_resolves_a_relative_date_segment_at_its_start(in_workspace, make_mailing):
+    mailing = make_mailing(3, audience="lists")
+    fresh, month_old, year_old = mailing.subscribed_clients
+    Client.objects.filter(pk=month_old.pk).update(created=timezone.now() - timedelta(days=40))
+    Client.objects.filter(pk=year_old.pk).update(created=timezone.now() - timedelta(days=400))
+    definition = {"match": "all", "conditions": [{"kind": "added", "op": "more_than_days_ago", "value": 30}]}
+    mailing.segments.set([segments.save_segment(Segment(), "Давние", definition)])
+
+    assert recipients_of_first_run(mailing, in_workspace) == sorted([month_old.email, year_old.email])
