@@ -8,8 +8,10 @@ Each test still runs in a transaction that is rolled back.
 """
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.test import Client as DjangoClient
+from django.utils import translation
 
 WORKSPACE_SLUG = "acme"
 OTHER_WORKSPACE_SLUG = "globex"
@@ -45,6 +47,13 @@ def django_db_setup(
 def _public_schema_after_each_test():
     yield
     connection.set_schema_to_public()
+
+
+@pytest.fixture(autouse=True)
+def _default_language_after_each_test():
+    """A request's language stays active in the test's thread after it; the next test starts in Russian."""
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 @pytest.fixture

@@ -486,9 +486,10 @@ UPDATE_EXISTING_SQL = """
             ELSE COALESCE(c.unsubscribed_at, %s) END,
         updated = %s
     FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::boolean[])
-        AS batch(email, full_name, comment, fields, subscribed)
-    WHERE lower(c.email) = lower(batch.email)
-    RETURNING lower(c.email)
+        AS batch(email, full_name, comment, fields, subscribed),
+        audience_client prior  -- the row as it was: RETURNING tells a subscription that changed
+    WHERE lower(c.email) = lower(batch.email) AND prior.id = c.id
+    RETURNING lower(c.email), c.id, c.email, c.is_subscribed, prior.is_subscribed
 """
 
 INSERT_UPSERTED_SQL = """
@@ -498,7 +499,7 @@ INSERT_UPSERTED_SQL = """
     FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::boolean[])
         AS batch(email, full_name, comment, fields, subscribed)
     ON CONFLICT DO NOTHING
-    RETURNING lower(email)
+    RETURNING lower(email), id, email, is_subscribed
 """
 
 
@@ -519,7 +520,9 @@ def upsert_clients(rows):
     with distinct emails; a missing (None) value keeps the stored one, given
     custom fields are merged into the stored ones. New clients count against
     the workspace's client limit. Returns (created emails, updated emails,
-    emails refused for the limit), all lowercased. Call inside a transaction.
+    emails refused for the limit), all lowercased. Call inside a transaction:
+    the public figures, the console index and the webhook events of the
+    subscriptions that changed (a new subscribed client included) go with it.
     """
     from tenant_apps.senders.quotas import client_room, workspace_here
 
@@ -528,16 +531,26 @@ def upsert_clients(rows):
     now = timezone.now()
     with connection.cursor() as cursor:
         cursor.execute(UPDATE_EXISTING_SQL, [now, now, *_upsert_arrays(rows)])
-        updated = {row[0] for row in cursor.fetchall()}
+        updated_rows = cursor.fetchall()
+        updated = {row[0] for row in updated_rows}
         new_rows = [row for row in rows if row["email"].lower() not in updated]
         room = client_room(workspace_here())
         over_limit = [] if room is None else [row["email"].lower() for row in new_rows[room:]]
         new_rows = new_rows if room is None else new_rows[:room]
-        created = []
+        created_rows = []
         if new_rows:
             cursor.execute(INSERT_UPSERTED_SQL, [now, now, now, *_upsert_arrays(new_rows)])
-            created = [row[0] for row in cursor.fetchall()]
-    counters.recipients_added(created)
+            created_rows = cursor.fetchall()
+    created = [row[0] for row in created_rows]
+    clients_changed(saved_ids=[row[1] for row in updated_rows + created_rows], added_emails=created)
+    flipped = [row for row in updated_rows if row[3] != row[4]]
+    for subscribed in (True, False):
+        webhook_events.subscription_changed(
+            [(row[1], row[2]) for row in flipped if row[3] is subscribed]
+            + [(row[1], row[2]) for row in created_rows if subscribed and row[3]],
+            subscribed=subscribed,
+            at=now,
+        )
     return created, sorted(updated), over_limit
 
 

@@ -1,6 +1,6 @@
 """The console's public index follows the services that change mailings and clients; the repair fixes drift."""
 
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django_tenants.utils import schema_context
 
@@ -58,6 +58,21 @@ def test_client_form_delete_import_and_unsubscribe_keep_the_index(workspace):
         assert ours == {ann.pk: ("ann.new@example.com", False), cat.pk: ("cat@example.com", True)}
         resubscribe_client(ann)
     assert indexed_clients(workspace)[ann.pk] == ("ann.new@example.com", True)
+
+
+def test_an_api_bulk_upsert_keeps_the_index(workspace):
+    with schema_context(workspace.schema_name):
+        ann = audience.save_client(Client(email="ann@example.com"))
+        with transaction.atomic():
+            audience.upsert_clients(
+                [
+                    {"email": "ann@example.com", "is_subscribed": False, "fields": {}},
+                    {"email": "new@example.com", "fields": {}},
+                ]
+            )
+        new = Client.objects.get(email="new@example.com")
+
+    assert indexed_clients(workspace) == {ann.pk: ("ann@example.com", False), new.pk: ("new@example.com", True)}
 
 
 def test_repair_adds_missing_rows_corrects_changed_ones_and_drops_stale_ones(

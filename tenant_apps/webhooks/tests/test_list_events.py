@@ -82,6 +82,29 @@ def test_api_bulk_upsert_into_a_list_emits_for_the_clients_who_joined(news, work
     assert all(p["list"] == on_list(news) for p in payloads if p["list"])
 
 
+def test_api_bulk_upsert_emits_global_events_for_new_subscribers_and_changed_subscriptions(news, workspace):
+    factories.make_client("stays@example.com")
+    factories.make_client("leaves@example.com")
+    factories.make_client("returns@example.com", is_subscribed=False)
+    _key, secret = make_key(workspace)
+    rows = [
+        {"email": "stays@example.com", "full_name": "Same subscription"},
+        {"email": "leaves@example.com", "is_subscribed": False},
+        {"email": "returns@example.com", "is_subscribed": True},
+        {"email": "new@example.com"},
+        {"email": "new-but-out@example.com", "is_subscribed": False},
+    ]
+
+    response = Api(workspace.host, secret).post("/clients/bulk/", {"clients": rows})
+    connection.set_tenant(workspace)
+
+    assert response.status_code == 200
+    joined = sorted(p["email"] for p in emitted(SUBSCRIBED) if p["list"] is None)
+    left = sorted(p["email"] for p in emitted(UNSUBSCRIBED) if p["list"] is None)
+    assert joined == ["new@example.com", "returns@example.com"]
+    assert left == ["leaves@example.com"]
+
+
 def test_a_bulk_join_costs_the_same_queries_for_2_or_200_clients(news):
     def queries_for(emails):
         services.insert_new_clients([{"email": e, "full_name": "", "comment": ""} for e in emails])
