@@ -105,3 +105,19 @@ def test_migrate_of_a_new_installation_fills_the_home_figures_at_once(db, worksp
     stats = SiteStats.objects.get()
     assert stats.refreshed_at is not None
     assert stats.workspaces >= 1
+
+
+def test_the_migrations_table_check_looks_in_the_schema_itself_not_the_search_path(db, workspace):
+    from django.db.migrations.recorder import MigrationRecorder
+
+    with connection.cursor() as cursor:
+        cursor.execute('CREATE SCHEMA "ws_no_migrations_yet"')
+    try:
+        connection.set_schema("ws_no_migrations_yet")  # search_path: the schema, then public (which has the table)
+        assert MigrationRecorder(connection).has_table() is False
+        connection.set_tenant(workspace)
+        assert MigrationRecorder(connection).has_table() is True
+    finally:
+        connection.set_schema_to_public()
+        with connection.cursor() as cursor:
+            cursor.execute('DROP SCHEMA "ws_no_migrations_yet"')
