@@ -70,6 +70,7 @@ def migrate_schema(schema: str, states: dict | None = None) -> None:
     same for every schema behind by the same migrations, so it is kept in
     `states` (per thread) by the set of applied migrations and cloned.
     """
+    outermost = not connection.in_atomic_block
     connection.set_schema(schema)
     try:
         executor = MigrationExecutor(connection)
@@ -83,8 +84,29 @@ def migrate_schema(schema: str, states: dict | None = None) -> None:
             states[applied] = executor._create_project_state(with_applied_migrations=True)
             states[applied].apps  # rendered once; clones copy the rendered models  # noqa: B018
         executor.migrate(targets, plan=plan, state=states[applied].clone())
+    except Exception:
+        if outermost and connection.in_atomic_block:
+            _end_abandoned_transaction()
+        raise
     finally:
         connection.set_schema_to_public()
+
+
+def _end_abandoned_transaction() -> None:
+    """Roll back the transaction a failed migration left open on this connection.
+
+    Django's schema editor skips the exit of its atomic block when its
+    deferred SQL fails (an index created after its table, e.g. on a name
+    already taken), so the connection stays inside an aborted transaction
+    and every later schema on it would fail with "current transaction is
+    aborted". Only when the caller was in no transaction: then every open
+    block is the editor's.
+    """
+    connection.in_atomic_block = False
+    connection.savepoint_ids = []
+    connection.needs_rollback = False
+    connection.rollback()
+    connection.set_autocommit(True)
 
 
 def _migrate_one(schema: str, collected: Replay | None, states: dict) -> bool:

@@ -13,6 +13,7 @@ from tenants.replay import collect, names_schema, replay
 from tenants.rolling import migrate_schema, run_rolling_migration
 from tenants.services import create_workspace
 from tenants.tests.test_deploys import HARMLESS, HARMLESS_TABLE, forget_migration, has_migration
+from tenants.tests.test_provisioning import run_committed
 from tenants.tests.test_rolling import make_behind
 
 # Leaves (Django fills no hole below an applied leaf). A shared app's RunPython, recorded in every
@@ -193,3 +194,38 @@ def test_migrate_says_which_path_migrated_the_workspaces(db, workspace, other_wo
     assert "2 in " in out.getvalue()
     assert "(0 by replaying the collected SQL, 2 by Django's executor)." in out.getvalue()
     assert has_migration(workspace.schema_name, *HARMLESS) and has_migration(other_workspace.schema_name, *HARMLESS)
+
+
+def test_a_schema_failing_in_deferred_sql_does_not_break_the_next_schemas_on_the_same_connection(
+    db, workspace, other_workspace
+):
+    first, second = sorted([workspace.schema_name, other_workspace.schema_name])
+
+    def first_fails_late():  # committed, on a connection in no transaction, as in a deploy
+        make_behind(first)
+        make_behind(second)
+        collected, _reason = collect(first, frozenset([HARMLESS]))
+        with connection.cursor() as cursor:  # the table is created, then its deferred index fails
+            cursor.execute(f'CREATE TABLE "{first}"."{like_index_name(collected)}" (id int)')
+        result = run_rolling_migration(workers=1, batch=10)
+        return like_index_name(collected), result.migrated, result.job.failed_schema, result.job.error
+
+    def repaired():
+        with connection.cursor() as cursor:
+            cursor.execute(f'DROP TABLE IF EXISTS "{first}"."{taken}"')
+        run_rolling_migration(workers=1, batch=10)
+        RollingMigration.objects.all().delete()
+        return has_migration(first, *HARMLESS) and has_migration(second, *HARMLESS)
+
+    outcome, thread = run_committed(first_fails_late)
+    thread.start()
+    thread.join()
+    taken = outcome["value"][0] if "value" in outcome else "none"
+    cleanup, thread = run_committed(repaired)
+    thread.start()
+    thread.join()
+    assert "error" not in outcome, outcome.get("error")
+    assert cleanup.get("value") is True, cleanup
+    _taken, migrated, failed_schema, error = outcome["value"]
+    assert migrated == [second]
+    assert failed_schema == first and "already exists" in error
