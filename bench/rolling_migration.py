@@ -1,11 +1,14 @@
 """How long the rolling job takes to apply one tenant migration to N workspaces, by parallel connections.
 
-    DEBUG=1 .venv/bin/python bench/rolling_migration.py [N=100] [WORKERS ...=1 4 8]
+    DEBUG=1 .venv/bin/python bench/rolling_migration.py [N=100] [WORKERS ...=1 4 8] [--executor | --compare]
 
 Tops the database up to N filler workspaces (bench-roll-*), then for each
 WORKERS count makes every workspace behind by one migration (the deploy
 test's harmless leaf: its row forgotten, its table dropped) and times
-`run_rolling_migration(workers=WORKERS)`. Drops the fillers at the end.
+`run_rolling_migration(workers=WORKERS)`: by replaying the collected SQL,
+or with --executor by Django's executor in every schema (as before the
+fast path); --compare times both on the same fillers, executor first.
+Drops the fillers at the end.
 """
 
 import os
@@ -43,19 +46,20 @@ def make_every_workspace_behind() -> int:
     return len(schemas)
 
 
-def main(size: int, worker_counts: list[int]) -> None:
+def main(size: int, worker_counts: list[int], paths: list[bool]) -> None:
     settings.WORKSPACE_POOL_SIZE = 0
     try:
         for _ in range(size - Workspace.objects.exclude(schema_name="public").count()):
             slug = f"bench-roll-{uuid.uuid4().hex[:8]}"
             create_workspace(name=slug, slug=slug)
-        for workers in worker_counts:
+        for workers, replay_sql in [(workers, path) for workers in worker_counts for path in paths]:
             behind = make_every_workspace_behind()
-            result = run_rolling_migration(workers=workers, batch=100)
+            result = run_rolling_migration(workers=workers, batch=100, replay_sql=replay_sql)
             assert len(result.migrated) == behind and not result.failed
             print(
                 f"N={behind:>5}  workers={workers}: {result.seconds:.1f} s "
-                f"({result.seconds / behind * 1000:.0f} ms per schema)",
+                f"({result.seconds / behind * 1000:.1f} ms per schema, {len(result.replayed)} replayed)  "
+                f"load {os.getloadavg()[0]:.1f}",
                 flush=True,
             )
     finally:
@@ -65,5 +69,6 @@ def main(size: int, worker_counts: list[int]) -> None:
 
 
 if __name__ == "__main__":
-    arguments = [int(argument) for argument in sys.argv[1:]]
-    main(arguments[0] if arguments else 100, arguments[1:] or [1, 4, 8])
+    arguments = [int(argument) for argument in sys.argv[1:] if not argument.startswith("--")]
+    paths = [False, True] if "--compare" in sys.argv else ["--executor" not in sys.argv]
+    main(arguments[0] if arguments else 100, arguments[1:] or [1, 4, 8], paths)

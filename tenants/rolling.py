@@ -14,6 +14,13 @@ again) finds only the schemas still behind and continues the unfinished job
 of the same template version. The first failing schema stops the job at the
 end of its batch, named with its error.
 
+The fast path (tenants/replay.py): the schemas of a batch that lack the
+same migrations, when those reduce to SQL, get that SQL collected once per
+job and replayed, each schema in one transaction, over the same parallel
+connections (PostgreSQL-bound, so the threads pay). Every other schema,
+and a schema whose replay fails (rolled back whole), goes through Django's
+executor as before; a schema that fails there too stops the job.
+
 The service keeps serving while this runs, so code and migrations follow
 the expand/contract rule (README): the running code works against both the
 old and the new schema.
@@ -21,6 +28,7 @@ old and the new schema.
 
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -29,9 +37,10 @@ from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
 from .crossschema import chunked
-from .deploys import schemas_behind_template
+from .deploys import missing_migrations, schemas_behind_template
 from .models import RollingMigration
 from .provisioning import template_version
+from .replay import Replay, Rows, collect, replay
 
 WORKERS = 4  # parallel connections
 BATCH = 100  # schemas between two progress records
@@ -43,6 +52,7 @@ class RollingResult:
     checked: int = 0  # workspace schemas looked at
     behind: int = 0  # of those, behind the template when this run started
     migrated: list[str] = field(default_factory=list)
+    replayed: list[str] = field(default_factory=list)  # of the migrated, by the SQL replay; the rest by the executor
     resumed: bool = False
     seconds: float = 0.0
 
@@ -60,6 +70,7 @@ def migrate_schema(schema: str, states: dict | None = None) -> None:
     same for every schema behind by the same migrations, so it is kept in
     `states` (per thread) by the set of applied migrations and cloned.
     """
+    outermost = not connection.in_atomic_block
     connection.set_schema(schema)
     try:
         executor = MigrationExecutor(connection)
@@ -73,14 +84,60 @@ def migrate_schema(schema: str, states: dict | None = None) -> None:
             states[applied] = executor._create_project_state(with_applied_migrations=True)
             states[applied].apps  # rendered once; clones copy the rendered models  # noqa: B018
         executor.migrate(targets, plan=plan, state=states[applied].clone())
+    except Exception:
+        if outermost and connection.in_atomic_block:
+            _end_abandoned_transaction()
+        raise
     finally:
         connection.set_schema_to_public()
 
 
-def _apply(schemas: Sequence[str], workers: int) -> tuple[list[str], dict[str, str]]:
-    """Migrate `schemas` with `workers` threads; (migrated, {failed schema: error})."""
+def _end_abandoned_transaction() -> None:
+    """Roll back the transaction a failed migration left open on this connection.
+
+    Django's schema editor skips the exit of its atomic block when its
+    deferred SQL fails (an index created after its table, e.g. on a name
+    already taken), so the connection stays inside an aborted transaction
+    and every later schema on it would fail with "current transaction is
+    aborted". Only when the caller was in no transaction: then every open
+    block is the editor's.
+    """
+    connection.in_atomic_block = False
+    connection.savepoint_ids = []
+    connection.needs_rollback = False
+    connection.rollback()
+    connection.set_autocommit(True)
+
+
+def _migrate_one(schema: str, collected: Replay | None, states: dict) -> bool:
+    """Migrate `schema` by replay when given one, else (or when the replay fails) by the executor.
+
+    True when replayed. A failed replay left the schema untouched (one
+    transaction), so the executor starts from where the schema was; its
+    error, if it fails too, is the one raised.
+    """
+    if collected is not None:
+        try:
+            replay(schema, collected)
+        except Exception:  # noqa: BLE001, S110 — the executor below tries again and reports its own error
+            pass
+        else:
+            return True
+    migrate_schema(schema, states)
+    return False
+
+
+def _apply(
+    schemas: Sequence[str], workers: int, replays: dict[str, Replay] | None = None
+) -> tuple[list[str], dict[str, str], list[str]]:
+    """Migrate `schemas` with `workers` threads; (migrated, {failed schema: error}, those replayed).
+
+    `replays` gives the collected SQL to replay in a schema; the others go through the executor.
+    """
     migrated: list[str] = []
     failed: dict[str, str] = {}
+    replayed: list[str] = []
+    replays = replays or {}
     lock = threading.Lock()
     pending = iter(schemas)
 
@@ -92,19 +149,21 @@ def _apply(schemas: Sequence[str], workers: int) -> tuple[list[str], dict[str, s
             if schema is None:
                 return
             try:
-                migrate_schema(schema, states)
+                by_replay = _migrate_one(schema, replays.get(schema), states)
             except Exception as error:  # recorded on the job; the schema stays behind
                 with lock:
                     failed[schema] = f"{type(error).__name__}: {error}"
             else:
                 with lock:
                     migrated.append(schema)
+                    if by_replay:
+                        replayed.append(schema)
 
     # Other connections cannot see a caller's uncommitted transaction (tests, an atomic
     # block): then the caller's own connection does the work.
     if workers <= 1 or connection.in_atomic_block:
         work()
-        return migrated, failed
+        return migrated, failed, replayed
 
     def thread_main() -> None:
         try:
@@ -117,7 +176,52 @@ def _apply(schemas: Sequence[str], workers: int) -> tuple[list[str], dict[str, s
         thread.start()
     for thread in threads:
         thread.join()
-    return migrated, failed
+    return migrated, failed, replayed
+
+
+class _Replays:
+    """The job's collected SQL, one per set of missing migrations: collected once, replayed in every batch."""
+
+    def __init__(self, enabled: bool, log: Callable[[str], None]) -> None:
+        self.enabled = enabled
+        self.log = log
+        self.collected: dict[Rows, Replay | None] = {}
+
+    def for_batch(self, schemas: Sequence[str]) -> dict[str, Replay]:
+        """{schema: the SQL to replay in it} for the schemas of this batch that can take the fast path."""
+        if not self.enabled:
+            return {}
+        missing = missing_migrations(list(schemas))
+        if not missing:
+            return {}
+        # The batch's most common set (all of it, for schemas cloned from one template version);
+        # a set collected in an earlier batch is replayed too.
+        rows = Counter(missing.values()).most_common(1)[0][0]
+        if rows not in self.collected:
+            self.collected[rows] = self._collect(next(s for s in schemas if missing.get(s) == rows), rows)
+        return {
+            schema: self.collected[theirs]
+            for schema, theirs in missing.items()
+            if self.collected.get(theirs) is not None
+        }
+
+    def _collect(self, schema: str, rows: Rows) -> Replay | None:
+        try:
+            collected, reason = collect(schema, rows)
+        except Exception as error:  # noqa: BLE001 — no fast path; the executor will report a real fault
+            collected, reason = None, f"collecting the SQL failed ({type(error).__name__}: {error})"
+        if collected is None:
+            self.log(f"By Django's executor, the schemas missing {_describe(rows)}: {reason}.")
+        else:
+            self.log(
+                f"By replaying the collected SQL ({collected.statements} statements, collected in {schema}), "
+                f"the schemas missing {collected.describe()}."
+            )
+        return collected
+
+
+def _describe(rows: Rows) -> str:
+    return ", ".join(f"{app}.{name}" for app, name in sorted(rows))
 
 
 def _job_to_continue(version: str, behind: int) -> tuple[RollingMigration | None, bool]:
@@ -134,9 +238,12 @@ def _job_to_continue(version: str, behind: int) -> tuple[RollingMigration | None
 
 
 def run_rolling_migration(
-    workers: int = WORKERS, batch: int = BATCH, log: Callable[[str], None] = lambda line: None
+    workers: int = WORKERS, batch: int = BATCH, log: Callable[[str], None] = lambda line: None, replay_sql: bool = True
 ) -> RollingResult:
-    """Migrate every workspace behind the template, `batch` schemas at a time over `workers` connections."""
+    """Migrate every workspace behind the template, `batch` schemas at a time over `workers` connections.
+
+    `replay_sql=False`: every schema by Django's executor (no SQL replay).
+    """
     started = time.monotonic()
     behind, checked = schemas_behind_template()
     job, resumed = _job_to_continue(template_version(), len(behind))
@@ -145,9 +252,11 @@ def run_rolling_migration(
         return result
     if resumed:
         log(f"Resuming rolling migration #{job.pk}: {job.migrated} of {job.total} schemas migrated before.")
+    replays = _Replays(replay_sql, log)
     for number, schemas in enumerate(chunked(behind, batch), start=1):
-        migrated, failed = _apply(schemas, workers)
+        migrated, failed, replayed = _apply(schemas, workers, replays.for_batch(schemas))
         result.migrated.extend(migrated)
+        result.replayed.extend(replayed)
         job.migrated += len(migrated)
         if failed:
             job.failed_schema, job.error = next(iter(sorted(failed.items())))

@@ -71,6 +71,7 @@ def test_migrate_migrates_the_workspace_that_is_behind_and_says_so(db, workspace
 
     assert has_migration(other_workspace.schema_name, *HARMLESS)
     assert f"1 behind the template, migrated: {other_workspace.schema_name}." in out.getvalue()
+    assert "(1 by replaying the collected SQL, 0 by Django's executor)." in out.getvalue()
     assert f"standard:{workspace.schema_name}]" not in out.getvalue()
 
 

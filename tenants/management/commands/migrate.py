@@ -10,9 +10,10 @@ Order of a full run: the public schema, then the template, then only the
 workspaces that lack a migration the template has (tenants/deploys.py: one
 statement per 1,000 schemas finds them), so a deploy without a tenant
 migration touches no workspace schema. Those are migrated by the rolling
-job (tenants/rolling.py: batches, parallel connections, resumable; --workers,
---batch). Targeted runs (--schema, --shared, --tenant, an app label, --plan)
-are django-tenants' own.
+job (tenants/rolling.py: batches, parallel connections, resumable, the
+collected SQL replayed where it can be; --workers, --batch, --no-replay).
+Targeted runs (--schema, --shared, --tenant, an app label, --plan) are
+django-tenants' own.
 """
 
 from django.conf import settings
@@ -38,6 +39,11 @@ class Command(MigrateSchemasCommand):
         parser.add_argument(
             "--batch", type=int, default=BATCH, help="Workspaces between two progress records (default 100)."
         )
+        parser.add_argument(
+            "--no-replay",
+            action="store_true",
+            help="Migrate every workspace with Django's executor, not by replaying the collected SQL.",
+        )
 
     def handle(self, *args, **options):
         targeted = ("schema_name", "app_label", "plan", "shared", "tenant")
@@ -49,12 +55,22 @@ class Command(MigrateSchemasCommand):
         self.migrate_template(verbosity)
         connection.set_schema_to_public()
         log = self.stdout.write if verbosity else (lambda line: None)
-        result = run_rolling_migration(workers=options["workers"], batch=options["batch"], log=log)
+        result = run_rolling_migration(
+            workers=options["workers"], batch=options["batch"], log=log, replay_sql=not options["no_replay"]
+        )
         if verbosity:
             named = ", ".join(result.migrated[:10]) + (" …" if len(result.migrated) > 10 else "")
+            paths = (
+                f" ({len(result.replayed)} by replaying the collected SQL, "
+                f"{len(result.migrated) - len(result.replayed)} by Django's executor)"
+            )
             self.stdout.write(
                 f"Workspaces: {result.checked} checked, {result.behind} behind the template"
-                + (f", migrated: {named}. {len(result.migrated)} in {result.seconds:.1f} s." if result.behind else ".")
+                + (
+                    f", migrated: {named}. {len(result.migrated)} in {result.seconds:.1f} s{paths}."
+                    if result.behind
+                    else "."
+                )
             )
         if result.failed:
             raise CommandError(f"Workspace {result.job.failed_schema} failed to migrate: {result.job.error}")
