@@ -5,10 +5,14 @@ request (the import task, the benchmark) enter it with `schema_context`.
 """
 
 import codecs
+import contextlib
 import csv
 import io
 import json
+import queue
 import re
+import sys
+import threading
 import zipfile
 from collections.abc import Iterator
 from datetime import timedelta
@@ -349,14 +353,22 @@ def sniff_delimiter(text):
     )
 
 
+def file_delimiter(job, codec):
+    with io.TextIOWrapper(open_import_file(job), encoding=codec, newline="") as text:
+        return sniff_delimiter(text.read(64 * 1024))
+
+
 def open_csv(job, codec, definitions=()):
     """(positions, header length, iterator of (line number, cells)) of the job's file, streamed.
 
     Blank rows are skipped; bad CSV raises ImportRefused when the reader gets there.
     """
-    with io.TextIOWrapper(open_import_file(job), encoding=codec, newline="") as text:
-        delimiter = sniff_delimiter(text.read(64 * 1024))
-    text = io.TextIOWrapper(open_import_file(job), encoding=codec, newline="")
+    delimiter = file_delimiter(job, codec)
+    return read_csv(io.TextIOWrapper(open_import_file(job), encoding=codec, newline=""), delimiter, codec, definitions)
+
+
+def read_csv(text, delimiter, codec, definitions=()):
+    """open_csv's answer for a text stream whose delimiter is known (reads no database: see CleanedBatches)."""
     reader = csv.reader(text, delimiter=delimiter)
     header = next(reader)
 
@@ -379,6 +391,132 @@ def open_csv(job, codec, definitions=()):
             text.close()
 
     return column_positions(header, definitions), len(header), rows()
+
+
+class QueuedBytes(io.RawIOBase):
+    """A byte stream fed through a queue by another thread (None ends it)."""
+
+    def __init__(self, chunks, stop):
+        self.chunks, self.stop, self.pending, self.ended = chunks, stop, b"", False
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        while not self.pending:
+            if self.ended:  # readers may ask again after the end
+                return 0
+            try:
+                chunk = self.chunks.get(timeout=0.1)
+            except queue.Empty:
+                if self.stop.is_set():
+                    raise CleaningStopped from None
+                continue
+            if chunk is None:
+                self.ended = True
+                return 0
+            self.pending = chunk
+        data, self.pending = self.pending[: len(buffer)], self.pending[len(buffer) :]
+        buffer[: len(data)] = data
+        return len(data)
+
+
+class CleaningStopped(Exception):
+    """The import stopped reading the file (finished early or failed); the cleaning thread ends."""
+
+
+class CleanedBatches:
+    """The job's rows parsed and checked (clean_row) in a thread, a batch ahead of the caller.
+
+    Parsing and checking a row costs about as much Python time as PostgreSQL
+    spends writing it; with the two on different cores a 2-core machine
+    imports nearly twice as fast. The thread never touches the database:
+    the caller's thread reads the stored file (the same connection, so a
+    test's or an outer transaction's file is visible) and hands it over in
+    MiB chunks while it waits for a batch. Memory stays flat: at most a few
+    chunks and QUEUED_BATCHES batches are in flight.
+
+    Iterating yields ("header", positions, header length), then ("replay",
+    checked rows) for the first `skip` rows and ("batch", rows read, checked
+    rows) for the rest, BATCH_SIZE rows each; checked rows are as
+    check_rows's before the duplicate check.
+    """
+
+    QUEUED_BATCHES = 2
+    QUEUED_CHUNKS = 2
+    # The writing thread waits for the GIL after each statement; the default
+    # switch interval (5 ms) would cost it up to that much per statement.
+    SWITCH_INTERVAL = 0.0005
+
+    def __init__(self, job, codec, definitions, skip):
+        self.stop = threading.Event()
+        self.chunks, self.batches = queue.Queue(), queue.Queue(maxsize=self.QUEUED_BATCHES)
+        delimiter = file_delimiter(job, codec)
+        self.source, self.read_all = open_import_file(job), False
+        self.thread = threading.Thread(
+            target=self.clean, args=(codec, delimiter, definitions, skip), name="import-cleaning", daemon=True
+        )
+
+    def __enter__(self):
+        self.switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(self.SWITCH_INTERVAL)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self.stop.set()
+        self.thread.join()
+        sys.setswitchinterval(self.switch_interval)
+        self.source.close()
+
+    def clean(self, codec, delimiter, definitions, skip):
+        try:
+            text = io.TextIOWrapper(
+                io.BufferedReader(QueuedBytes(self.chunks, self.stop), importfile.CHUNK_BYTES),
+                encoding=codec,
+                newline="",
+            )
+            positions, header_length, rows = read_csv(text, delimiter, codec, definitions.values())
+            self.hand_over(("header", positions, header_length))
+            for done in batched(islice(rows, skip), BATCH_SIZE):
+                self.hand_over(("replay", clean_rows(done, positions, header_length, definitions)))
+            for batch in batched(rows, BATCH_SIZE):
+                self.hand_over(("batch", len(batch), clean_rows(batch, positions, header_length, definitions)))
+            self.hand_over(("end",))
+        except CleaningStopped:
+            pass
+        except BaseException as error:  # noqa: BLE001 - raised again in the caller's thread
+            with contextlib.suppress(CleaningStopped):
+                self.hand_over(("error", error))
+
+    def hand_over(self, item):
+        while True:
+            try:
+                return self.batches.put(item, timeout=0.1)
+            except queue.Full:
+                if self.stop.is_set():
+                    raise CleaningStopped from None
+
+    def __iter__(self):
+        while True:
+            item = self.next_item()
+            if item[0] == "end":
+                return
+            if item[0] == "error":
+                raise item[1]
+            yield item
+
+    def next_item(self):
+        """The next item; meanwhile the file is fed to the thread, a few chunks ahead of it."""
+        while True:
+            while not self.read_all and self.chunks.qsize() < self.QUEUED_CHUNKS:
+                chunk = self.source.read(importfile.CHUNK_BYTES)
+                self.read_all = not chunk
+                self.chunks.put(chunk or None)
+            try:
+                return self.batches.get(timeout=0.002)
+            except queue.Empty:
+                continue
 
 
 def batched(iterable, size) -> Iterator[list]:
@@ -641,46 +779,57 @@ def import_rows(job):
     with open_import_file(job) as stream:
         codec, job.encoding, lines = scan_encoding(stream)
     definitions = {definition.key: definition for definition in custom_fields.definitions()}
-    positions, header_length, rows = open_csv(job, codec, definitions.values())
     job.total_rows = max(job.processed_rows, lines - 1)  # an estimate (blank and multi-line rows) until the end
     job.save(update_fields=["encoding", "total_rows"])
     first_lines = FirstLines()
-    for done in batched(islice(rows, job.processed_rows), BATCH_SIZE):
-        check_rows(done, positions, header_length, first_lines, definitions)
-    for rows_of_batch in batched(rows, BATCH_SIZE):
-        batch = []
-        for line, cells, values, reason, params in check_rows(
-            rows_of_batch, positions, header_length, first_lines, definitions
-        ):
-            if values is None:
-                record_error(job, line, reason, params, cells, positions)
+    with CleanedBatches(job, codec, definitions, skip=job.processed_rows) as cleaned:
+        for item in cleaned:
+            if item[0] == "header":
+                positions = item[1]
+            elif item[0] == "replay":
+                mark_repeats(item[1], first_lines)
             else:
-                batch.append({**values, "line": line})
-        with transaction.atomic():  # the rows and their counts are saved together, or neither
-            created, stopped_at = insert_within_client_limit(batch)
-            if job.target_list_id:
-                # New and existing clients of the batch join the list; one past the limit was not inserted.
-                lists.subscribe_emails(job.target_list_id, [row["email"] for row in batch])
-            job.created_count += created
-            job.existing_count += len(batch) - created
-            job.processed_rows += len(rows_of_batch)
-            job.total_rows = max(job.total_rows, job.processed_rows)
-            job.heartbeat = timezone.now()
-            job.save(
-                update_fields=[
-                    "processed_rows",
-                    "total_rows",
-                    "created_count",
-                    "existing_count",
-                    "error_count",
-                    "errors",
-                    "heartbeat",
-                ]
-            )
-        if stopped_at is not None:
-            raise ImportRefused(MESSAGE_CLIENT_LIMIT, max=stopped_at[0], line=stopped_at[1])
+                import_batch(job, item[1], mark_repeats(item[2], first_lines), positions)
     job.total_rows = job.processed_rows
     job.save(update_fields=["total_rows"])
+
+
+def import_batch(job, rows_read, checked, positions):
+    """Import one batch's good rows and record its bad ones; the rows and the job's counts commit together."""
+    batch = []
+    for line, cells, values, reason, params in checked:
+        if values is None:
+            record_error(job, line, reason, params, cells, positions)
+        else:
+            batch.append({**values, "line": line})
+    with transaction.atomic():  # the rows and their counts are saved together, or neither
+        with connection.cursor() as cursor:
+            # A crash may lose the last batches' commits, but each loses its rows and its
+            # progress together: the resumed import writes them again. Not waiting for
+            # the WAL flush saves a disk sync per batch.
+            cursor.execute("SET LOCAL synchronous_commit = off")
+        created, stopped_at = insert_within_client_limit(batch)
+        if job.target_list_id:
+            # New and existing clients of the batch join the list; one past the limit was not inserted.
+            lists.subscribe_emails(job.target_list_id, [row["email"] for row in batch])
+        job.created_count += created
+        job.existing_count += len(batch) - created
+        job.processed_rows += rows_read
+        job.total_rows = max(job.total_rows, job.processed_rows)
+        job.heartbeat = timezone.now()
+        job.save(
+            update_fields=[
+                "processed_rows",
+                "total_rows",
+                "created_count",
+                "existing_count",
+                "error_count",
+                "errors",
+                "heartbeat",
+            ]
+        )
+    if stopped_at is not None:
+        raise ImportRefused(MESSAGE_CLIENT_LIMIT, max=stopped_at[0], line=stopped_at[1])
 
 
 def insert_within_client_limit(batch):
@@ -704,9 +853,13 @@ def insert_within_client_limit(batch):
     return created, ((client_limit(workspace), batch[0]["line"]) if batch else None)
 
 
-def check_rows(rows, positions, header_length, first_lines, definitions=None):
-    """[(line, cells, values, reason, params)]: values for a good row not seen earlier in the file."""
-    checked = [(line, cells, *clean_row(cells, positions, header_length, definitions)) for line, cells in rows]
+def clean_rows(rows, positions, header_length, definitions=None):
+    """[(line, cells, values, reason, params)] of clean_row's answers (no database: see CleanedBatches)."""
+    return [(line, cells, *clean_row(cells, positions, header_length, definitions)) for line, cells in rows]
+
+
+def mark_repeats(checked, first_lines):
+    """clean_rows's answers, a row repeating an email of an earlier line of the file turned into an error."""
     first_line_of = first_lines.register(
         [(values["email"].lower(), line) for line, _cells, values, _reason, _params in checked if values is not None]
     )
@@ -718,6 +871,11 @@ def check_rows(rows, positions, header_length, first_lines, definitions=None):
         else (line, cells, values, reason, params)
         for line, cells, values, reason, params in checked
     ]
+
+
+def check_rows(rows, positions, header_length, first_lines, definitions=None):
+    """[(line, cells, values, reason, params)]: values for a good row not seen earlier in the file."""
+    return mark_repeats(clean_rows(rows, positions, header_length, definitions), first_lines)
 
 
 def finish(job, status, failure=None):
