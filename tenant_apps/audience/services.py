@@ -424,6 +424,9 @@ class QueuedBytes(io.RawIOBase):
         return len(data)
 
 
+PROCESS_SWITCH_INTERVAL = sys.getswitchinterval()
+
+
 class CleaningStopped(Exception):
     """The import stopped reading the file (finished early or failed); the cleaning thread ends."""
 
@@ -461,7 +464,6 @@ class CleanedBatches:
         )
 
     def __enter__(self):
-        self.switch_interval = sys.getswitchinterval()
         sys.setswitchinterval(self.SWITCH_INTERVAL)
         self.thread.start()
         return self
@@ -469,7 +471,9 @@ class CleanedBatches:
     def __exit__(self, *exc_info):
         self.stop.set()
         self.thread.join()
-        sys.setswitchinterval(self.switch_interval)
+        # The process's own value, not the one found on entry: with two imports in
+        # one worker, restoring what each found could leave the short one for good.
+        sys.setswitchinterval(PROCESS_SWITCH_INTERVAL)
         self.source.close()
 
     def clean(self, codec, delimiter, definitions, skip):
