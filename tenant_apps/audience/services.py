@@ -285,9 +285,11 @@ def scan_encoding(stream):
     else:
         codec, name = "utf-8-sig", "UTF-8"
     decoder = codecs.getincrementaldecoder(codec)()
-    lines, chunk, utf8 = 0, head, True
+    lines, chunk, utf8, undefined_byte = 0, head, True, False
     while chunk:
         lines += chunk.count(b"\n")
+        # The one byte Windows-1251 leaves undefined, wherever it is (the first two bytes too).
+        undefined_byte = undefined_byte or b"\x98" in chunk
         if utf8 or codec == "utf-16":
             try:
                 decoder.decode(chunk)
@@ -295,7 +297,7 @@ def scan_encoding(stream):
                 if codec == "utf-16":
                     raise ImportRefused(MESSAGE_NOT_UTF16) from None
                 utf8 = False
-        if not utf8 and b"\x98" in chunk:  # the one byte Windows-1251 leaves undefined
+        if not utf8 and undefined_byte:
             raise ImportRefused(MESSAGE_NOT_TEXT)
         chunk = stream.read(SCAN_CHUNK)
     try:
@@ -305,6 +307,8 @@ def scan_encoding(stream):
         if codec == "utf-16":
             raise ImportRefused(MESSAGE_NOT_UTF16) from None
         utf8 = False
+    if not utf8 and undefined_byte:
+        raise ImportRefused(MESSAGE_NOT_TEXT)
     if not utf8:
         codec, name = "cp1251", "Windows-1251"
     return codec, name, lines

@@ -120,6 +120,14 @@ def test_an_import_into_a_workspace_with_clients_counts_only_new_emails(in_works
     assert home_figures()[2] == before + 2
 
 
+def test_a_file_neither_utf8_nor_windows_1251_is_refused_even_when_the_bad_byte_comes_first(in_workspace):
+    # 0x98 is undefined in Windows-1251; the file is not UTF-8 either (0xff later on).
+    job = services.run_import(stored_job(b"e\x98mail\nx@example.com\xff\n"))
+
+    assert job.status == ImportJob.Status.FAILED
+    assert services.failure_message(job).startswith("Файл не является текстом в UTF-8 или Windows-1251")
+
+
 email_like = st.one_of(
     st.emails(),
     st.text(max_size=40),
