@@ -19,7 +19,8 @@ from tenants.tests.test_rolling import make_behind
 # Leaves (Django fills no hole below an applied leaf). A shared app's RunPython, recorded in every
 # workspace schema but routed away from it, so applying it again there changes nothing.
 RUN_PYTHON = ("blog", "0002_content_managers_group")
-NO_SQL = ("audience", "0012_membership_source_api")  # choices only: applying it again changes nothing
+# A leaf with real SQL: the test drops its two columns with its row, so applying it again works.
+OTHER = ("audience", "0013_subscriptionform_dropped_signups")
 
 
 def catalog(schema, table):
@@ -128,14 +129,19 @@ def test_a_schema_missing_other_migrations_than_the_batch_takes_the_executor_pat
     for schema in alike:
         make_behind(schema)
     make_behind(third_workspace.schema_name)
-    forget_migration(third_workspace.schema_name, *NO_SQL)
+    forget_migration(third_workspace.schema_name, *OTHER)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'ALTER TABLE "{third_workspace.schema_name}".audience_subscriptionform '
+            "DROP COLUMN dropped_signups, DROP COLUMN last_dropped_at"
+        )
 
     result = run_rolling_migration(workers=1, batch=10)
 
     assert sorted(result.migrated) == sorted([*alike, third_workspace.schema_name])
     assert sorted(result.replayed) == alike
     assert has_migration(third_workspace.schema_name, *HARMLESS)
-    assert has_migration(third_workspace.schema_name, *NO_SQL)
+    assert has_migration(third_workspace.schema_name, *OTHER)
 
 
 def test_a_failing_replay_leaves_the_schema_untouched(db, workspace):
