@@ -194,3 +194,16 @@ class RollingMigration(models.Model):
 
     def __str__(self):
         return f"rolling migration {self.pk}: {self.migrated}/{self.total}"
+
+
+class ApiKeyHome(models.Model):
+    """Which workspace a REST API key belongs to, by the key's hash (the key itself lives in that schema).
+
+    Read only when a key is unknown on the host it was sent to: a key of
+    another workspace then gets 404 there, like everything of that workspace,
+    while a made-up, revoked or expired key gets 401.
+    """
+
+    secret_hash = models.CharField(max_length=64, unique=True)
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    expires_at = models.DateTimeField(null=True, blank=True)

@@ -11,8 +11,9 @@ The file is a gzipped tar of two members:
 Import refuses a slug or schema the target already has. Then it restores
 the schema with `psql`, creates the workspace row (without a new schema),
 its domain, the members (users created when the target lacks their email)
-and usage, and hands every mailing to the engine again
-(`mailing_changed`), which rebuilds the public schedule index.
+and usage, hands every mailing to the engine again (`mailing_changed`),
+which rebuilds the public schedule index, and registers its API keys'
+workspace (`ApiKeyHome`).
 """
 
 import io
@@ -153,8 +154,23 @@ def import_workspace(path: Path) -> Workspace:
         for row in public["usage"]:
             MonthlyUsage.objects.create(workspace=workspace, month=row["month"], messages=row["messages"])
         _reschedule_mailings(workspace)
+        _register_api_keys(workspace)
     connection.set_schema_to_public()
     return workspace
+
+
+def _register_api_keys(workspace: Workspace) -> None:
+    """The public rows that name the workspace of each of its usable API keys (tenant_apps/api/keys.py)."""
+    from tenant_apps.api.models import ApiKey
+
+    from .models import ApiKeyHome
+
+    connection.set_tenant(workspace)
+    usable = list(ApiKey.objects.filter(revoked_at__isnull=True).values_list("secret_hash", "expires_at"))
+    connection.set_schema_to_public()
+    ApiKeyHome.objects.bulk_create(
+        [ApiKeyHome(secret_hash=hashed, workspace=workspace, expires_at=expires) for hashed, expires in usable]
+    )
 
 
 def _reschedule_mailings(workspace: Workspace) -> None:

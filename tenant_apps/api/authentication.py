@@ -1,14 +1,17 @@
 """`Authorization: Bearer <key>` against the keys of the workspace whose host was asked.
 
-A key lives in its workspace's schema, so on another workspace's host it is
-simply unknown: the answer there is the same 401 as for a made-up key, and
-says nothing about the other workspace.
+A key lives in its workspace's schema. On another workspace's host it is
+unknown there, and the public `ApiKeyHome` row (its hash and workspace)
+tells it apart from a made-up, revoked or expired one: a key of another
+workspace gets 404 for everything there, as it does for that workspace's
+objects on its own host; the others get 401. Neither answer says anything
+about the other workspace.
 """
 
 from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions
 
-from .keys import key_for_secret, note_use
+from .keys import belongs_elsewhere, key_for_secret, note_use
 
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):
@@ -22,6 +25,9 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         if scheme.lower() != "bearer" or not secret.strip():
             raise exceptions.AuthenticationFailed(_("Send the key as “Authorization: Bearer <key>”."))
         key = key_for_secret(secret.strip())
+        if key is None and belongs_elsewhere(secret.strip()):
+            # A key of another workspace: everything of this one is 404 to it, as on its own host.
+            raise exceptions.NotFound()
         if key is None:
             raise exceptions.AuthenticationFailed(
                 _("This key is not valid on this workspace (unknown, revoked or expired).")

@@ -7,6 +7,9 @@ from datetime import datetime, timedelta
 from django.db.models import Q
 from django.utils import timezone
 
+from tenant_apps.delivery.scheduling import current_workspace
+from tenants.models import ApiKeyHome
+
 from .models import ApiKey
 
 SECRET_START = "rk_"  # noqa: S105 (the visible start of every key, not a secret)
@@ -31,6 +34,7 @@ def create_key(*, name: str, access: str, expires_at: datetime | None, created_b
         expires_at=expires_at,
         created_by=created_by,
     )
+    ApiKeyHome.objects.create(secret_hash=key.secret_hash, workspace=current_workspace(), expires_at=expires_at)
     return key, secret
 
 
@@ -62,6 +66,18 @@ def note_use(key: ApiKey) -> None:
 def revoke_key(key: ApiKey) -> None:
     """The key stops working with the next request (keys are looked up on every request, never cached)."""
     ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    ApiKeyHome.objects.filter(secret_hash=key.secret_hash).delete()
+
+
+def belongs_elsewhere(secret: str) -> bool:
+    """Whether this secret is a usable key of another workspace (asked only once it is unknown here)."""
+    if not secret.startswith(SECRET_START) or len(secret) > 100:
+        return False
+    return (
+        ApiKeyHome.objects.filter(secret_hash=hash_secret(secret))
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))
+        .exists()
+    )
 
 
 def keys_for_settings():

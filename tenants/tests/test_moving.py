@@ -68,19 +68,28 @@ def test_export_then_import_into_a_fresh_database_gives_the_same_rows(db, worksp
     file = tmp_path / "acme.tar.gz"
 
     def add_rows():
+        from tenant_apps.api.keys import create_key
+
         make_clients("moved1@example.com", "moved2@example.com", workspace=workspace)
-        return make_member(workspace, "editor", email="mover@example.com").email
+        connection.set_tenant(workspace)
+        key, _secret = create_key(name="shop", access="read", expires_at=None)
+        connection.set_schema_to_public()
+        return make_member(workspace, "editor", email="mover@example.com").email, key.secret_hash
 
     def remove_rows():
         from shared_apps.accounts.models import User
+        from tenant_apps.api.models import ApiKey
         from tenant_apps.audience.models import Client
+        from tenants.models import ApiKeyHome
 
         connection.set_tenant(workspace)
         Client.objects.filter(email__startswith="moved").delete()
+        ApiKey.objects.filter(secret_hash=key_hash).delete()
         connection.set_schema_to_public()
+        ApiKeyHome.objects.filter(secret_hash=key_hash).delete()
         User.objects.filter(email="mover@example.com").delete()
 
-    member_email = committed(add_rows)
+    member_email, key_hash = committed(add_rows)
     try:
         call_command("workspace_export", workspace.slug, str(file))
         migrated = manage(["migrate", "--verbosity", "0"], url)
@@ -107,6 +116,12 @@ def test_export_then_import_into_a_fresh_database_gives_the_same_rows(db, worksp
             assert cursor.fetchall() == [(workspace.host,)]
             cursor.execute("SELECT 1 FROM accounts_user WHERE email = %s", [member_email])
             assert cursor.fetchone() == (1,)
+            cursor.execute(
+                "SELECT w.slug FROM tenants_apikeyhome h JOIN tenants_workspace w ON w.id = h.workspace_id "
+                "WHERE h.secret_hash = %s",
+                [key_hash],
+            )
+            assert cursor.fetchall() == [(workspace.slug,)]  # a key of the moved workspace is known as its own
         db.close()
     finally:
         committed(remove_rows)

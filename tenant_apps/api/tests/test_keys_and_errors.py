@@ -88,16 +88,29 @@ def test_last_use_is_recorded(workspace, api):
         assert ApiKey.objects.get().last_used_at is not None
 
 
-def test_key_of_another_workspace_is_unknown_here_like_a_made_up_one(workspace, other_workspace):
+def test_key_of_another_workspace_gets_404_on_this_host_and_a_made_up_one_401(workspace, other_workspace):
     _key, secret = make_key(other_workspace)
     with schema_context(workspace.schema_name):
         client = make_client()
 
     theirs = Api(workspace.host, secret).get(f"/clients/{client.pk}/")
+    listing = Api(workspace.host, secret).get("/clients/")
     made_up = Api(workspace.host, "rk_00000000_" + "x" * 43).get(f"/clients/{client.pk}/")
 
-    assert theirs.status_code == made_up.status_code == 401
-    assert theirs.json() == made_up.json()
+    assert theirs.status_code == listing.status_code == 404
+    assert theirs["Content-Type"] == "application/problem+json"
+    assert workspace.name not in theirs.content.decode() and other_workspace.name not in theirs.content.decode()
+    assert made_up.status_code == 401
+
+
+def test_a_revoked_or_expired_key_of_another_workspace_gets_401_here(workspace, other_workspace):
+    revoked, revoked_secret = make_key(other_workspace)
+    _expired, expired_secret = make_key(other_workspace, expires_at=timezone.now() - timedelta(seconds=1))
+    with schema_context(other_workspace.schema_name):
+        revoke_key(revoked)
+
+    assert Api(workspace.host, revoked_secret).get("/clients/").status_code == 401
+    assert Api(workspace.host, expired_secret).get("/clients/").status_code == 401
 
 
 def test_no_key_gets_401_with_a_bearer_challenge(workspace):
