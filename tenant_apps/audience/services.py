@@ -681,7 +681,7 @@ UPDATE_EXISTING_SQL = """
         AS batch(email, full_name, comment, fields, subscribed),
         audience_client prior  -- the row as it was: RETURNING tells a subscription that changed
     WHERE lower(c.email) = lower(batch.email) AND prior.id = c.id
-    RETURNING lower(c.email), c.id, c.email, c.is_subscribed, prior.is_subscribed
+    RETURNING lower(c.email), c.id, c.email, c.is_subscribed, prior.is_subscribed, c.full_name, c.created
 """
 
 INSERT_UPSERTED_SQL = """
@@ -691,7 +691,7 @@ INSERT_UPSERTED_SQL = """
     FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::boolean[])
         AS batch(email, full_name, comment, fields, subscribed)
     ON CONFLICT DO NOTHING
-    RETURNING lower(email), id, email, is_subscribed
+    RETURNING lower(email), id, email, is_subscribed, NULL, full_name, created
 """
 
 
@@ -734,7 +734,9 @@ def upsert_clients(rows):
             cursor.execute(INSERT_UPSERTED_SQL, [now, now, now, *_upsert_arrays(new_rows)])
             created_rows = cursor.fetchall()
     created = [row[0] for row in created_rows]
-    clients_changed(saved_ids=[row[1] for row in updated_rows + created_rows], added_emails=created)
+    # The console index rows, (id, email, full_name, is_subscribed, created), from what the statements returned.
+    index_rows = [(row[1], row[2], row[5], row[3], row[6]) for row in updated_rows + created_rows]
+    clients_changed(saved=index_rows, added_emails=created)
     flipped = [row for row in updated_rows if row[3] != row[4]]
     for subscribed in (True, False):
         webhook_events.subscription_changed(
